@@ -1,0 +1,236 @@
+"""The command line: `python -m interviewer <command>`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .bank import DEFAULT_BANK_DIR, Bank, load_bank
+from .errors import BankError, InterviewerError
+from .types import Kind, Question
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _question_summary(q: Question) -> dict:
+    return {"id": q.id, "kind": q.kind.value, "title": q.title, "prompt": q.prompt,
+            "difficulty": q.difficulty, "topics": q.topics, "source": q.source}
+
+
+def _question_full(q: Question) -> dict:
+    data = _question_summary(q)
+    data.update({
+        "subtitle": q.subtitle,
+        "rubric": [{"id": i.id, "label": i.label, "kind": i.kind, "weight": i.weight,
+                    "covered_when": i.covered_when} for i in q.rubric],
+        "probes": [p.model_dump() for p in q.probes],
+        "reference_answer": q.reference_answer,
+        "hints": q.hints.model_dump(),
+        "coaching": q.coaching,
+        "time_budget_min": q.time_budget_min,
+    })
+    if q.behavioral:
+        data["behavioral"] = q.behavioral.model_dump()
+    if q.coding:
+        data["coding"] = {k: v for k, v in q.coding.model_dump().items()
+                          if k not in ("hidden_tests", "reference_solution")}
+    return data
+
+
+def cmd_questions(bank: Bank, args: argparse.Namespace) -> int:
+    qs = bank.filter(kind=args.kind, topic=args.topic)
+    if args.json:
+        _print_json([_question_summary(q) for q in qs])
+        return 0
+    for q in qs:
+        print(f"{q.id:34} {q.kind.value:13} {q.difficulty:6} {q.title}")
+    print(f"{len(qs)} question(s)")
+    return 0
+
+
+def cmd_show(bank: Bank, args: argparse.Namespace) -> int:
+    q = bank.get(args.id)
+    if args.json:
+        _print_json(_question_full(q))
+        return 0
+    print(f"{q.title}  [{q.kind.value}, {q.difficulty}; topics: {', '.join(q.topics)}]")
+    if q.subtitle:
+        print(q.subtitle)
+    print(f"\n{q.prompt}\n\nRubric:")
+    for i in q.rubric:
+        print(f"  - [{i.kind}, {i.weight:g}] {i.label}")
+    print("\nFollow-up probes:")
+    for p in q.probes:
+        print(f"  - ({p.item}) {p.text}")
+    if q.coding:
+        print(f"\nSignature: {q.coding.signature}\n\n{q.coding.statement}")
+    return 0
+
+
+def cmd_bank_validate(args: argparse.Namespace) -> int:
+    try:
+        bank = load_bank(args.dir)
+    except BankError as exc:
+        for line in exc.problems:
+            print(line)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    kinds = {k.value: len(bank.filter(kind=k)) for k in Kind}
+    detail = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    print(f"OK: {len(bank.questions)} questions ({detail}), {len(bank.loops)} loops")
+    return 0
+
+
+def _judge(name: str):
+    from .scoring import LLMJudge, OfflineJudge
+
+    if name == "offline":
+        return OfflineJudge()
+    from .config import load_settings
+    from .llm import build_models
+
+    settings = load_settings()
+    if settings.offline:
+        raise InterviewerError(
+            "No model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL) so the LLM judge cannot run; "
+            "use --judge offline."
+        )
+    _, judge_model = build_models(settings)
+    return LLMJudge(judge_model)
+
+
+def cmd_score(bank: Bank, args: argparse.Namespace) -> int:
+    from .scoring import score_answer
+
+    q = bank.get(args.question)
+    if args.answer_file:
+        answer = Path(args.answer_file).read_text(encoding="utf-8")
+    else:
+        answer = args.answer
+    result = score_answer(q, answer, judge=_judge(args.judge))
+    if args.json:
+        _print_json(result.public_json())
+        return 0
+    label = " (offline estimate)" if result.estimate else f" (judge: {result.model})"
+    print(f"{q.title}\nScore: {result.score}/100, {result.band}{label}")
+    if result.fallback_reason:
+        print(f"Note: {result.fallback_reason}")
+    if result.flags:
+        print("Flags: " + ", ".join(result.flags))
+    for i in result.items:
+        mark = "x" if i.covered else " "
+        ev = f'  \u201c{i.evidence}\u201d' if i.evidence else ""
+        print(f"  [{mark}] {i.label}{ev}")
+    print(f"\n{result.feedback}")
+    return 0
+
+
+def cmd_eval(bank: Bank, args: argparse.Namespace) -> int:
+    from .evaluation import load_dev_set, run_eval
+
+    report = run_eval(bank, load_dev_set(args.dev_set), judge=_judge(args.judge))
+    if args.json:
+        _print_json(report.model_dump())
+    else:
+        print(report.render())
+    return 0
+
+
+def cmd_run_code(bank: Bank, args: argparse.Namespace) -> int:
+    from .runner import report_json, run_code
+
+    q = bank.get(args.question)
+    if q.coding is None:
+        raise InterviewerError(f"{q.id} is not a coding question.")
+    code = Path(args.solution).read_text(encoding="utf-8")
+    report = run_code(q.coding, code, tests=args.tests)
+    data = report_json(q.id, report)
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"{q.title}: {data['passed']} passed, {data['failed']} failed")
+    for t in data["tests"]:
+        print(f"  {t['status']:8} {t['name']}  {t['message'] or ''}")
+    for v in data["violations"]:
+        print(f"  violation: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m interviewer", description="Mock ML/AI interviews.")
+    p.add_argument("--bank", default=None, help=f"question bank directory (default {DEFAULT_BANK_DIR})")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("questions", help="list questions")
+    q.add_argument("--kind", choices=[k.value for k in Kind])
+    q.add_argument("--topic")
+    q.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("show", help="show one question")
+    s.add_argument("id")
+    s.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bank", help="bank maintenance")
+    bsub = b.add_subparsers(dest="bank_command", required=True)
+    v = bsub.add_parser("validate", help="validate a bank directory")
+    v.add_argument("dir", nargs="?", default=None)
+
+    sc = sub.add_parser("score", help="score one answer")
+    sc.add_argument("--question", required=True)
+    src = sc.add_mutually_exclusive_group(required=True)
+    src.add_argument("--answer-file")
+    src.add_argument("--answer")
+    sc.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    sc.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("eval", help="measure the judge on the labelled dev set")
+    e.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    e.add_argument("--dev-set", default=None)
+    e.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("run-code", help="run a solution against a coding question's tests")
+    r.add_argument("--question", required=True)
+    r.add_argument("--solution", required=True)
+    r.add_argument("--tests", choices=["visible", "hidden", "all"], default="all")
+    r.add_argument("--json", action="store_true")
+
+    from . import cli_session
+
+    cli_session.add_commands(sub)
+    return p
+
+
+COMMANDS = {
+    "questions": cmd_questions,
+    "show": cmd_show,
+    "score": cmd_score,
+    "eval": cmd_eval,
+    "run-code": cmd_run_code,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "bank":
+            return cmd_bank_validate(args)
+        bank = load_bank(args.bank)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](bank, args)
+        from . import cli_session
+
+        return cli_session.run(bank, args)
+    except BankError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 1
+    except InterviewerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), file=sys.stderr)
+        return 2

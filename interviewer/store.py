@@ -1,0 +1,313 @@
+"""Transcripts in a real database: SQLite by default, PostgreSQL by URL (SQLAlchemy Core).
+
+Every turn is committed the moment it happens (before any model call), so a
+crash or a refreshed tab loses nothing. Schema changes are numbered
+migrations, applied in order and recorded in `schema_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    JSON, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
+    func, insert, inspect, select, text, update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import InterviewerError
+
+metadata = MetaData()
+
+interviews = Table(
+    "interviews", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(200), nullable=False, index=True),
+    Column("mode", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("loop_name", String(100)),
+    Column("status", String(20), nullable=False),  # active | finished | scored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("interviewer_model", String(200)),
+    Column("judge_model", String(200)),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float),
+    Column("overall_score", Integer),
+)
+
+turns = Table(
+    "turns", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interview_id", String(36), ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(20), nullable=False),  # interviewer | candidate
+    Column("kind", String(20), nullable=False),  # question | follow_up | answer | hint | model_answer | notice | code
+    Column("question_id", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("probe_item", String(100)),
+    Column("private_notes", Text),  # the interviewer's own notes: never shown to the candidate
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("model", String(200)),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float),
+)
+
+results = Table(
+    "results", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interview_id", String(36), ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("question_id", String(100), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("judge", String(20), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("band", String(20), nullable=False),
+    Column("data", JSON, nullable=False),  # the full Score, verdicts and evidence included
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
+
+
+def _m1_initial(engine: Engine) -> None:
+    metadata.create_all(engine, tables=[interviews, turns, results])
+
+
+def _m2_turn_index(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_turns_interview_seq ON turns (interview_id, seq)"))
+
+
+MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index]
+
+
+class TurnRecord(BaseModel):
+    seq: int
+    role: Literal["interviewer", "candidate"]
+    kind: str
+    question_id: str
+    text: str
+    probe_item: str | None = None
+    private_notes: str | None = None
+    created_at: datetime
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class InterviewRecord(BaseModel):
+    id: str
+    user_id: str
+    mode: str
+    title: str
+    plan: list[str]
+    loop_name: str | None = None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    interviewer_model: str | None = None
+    judge_model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    overall_score: int | None = None
+    turns: list[TurnRecord] = Field(default_factory=list)
+    results: list[dict] = Field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+class StoreError(InterviewerError):
+    pass
+
+
+class Store:
+    """Transcripts for one database URL. Thread-safe (one engine, a connection per call)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if str(path) not in ("", ":memory:"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            kwargs = {"pool_pre_ping": True}
+            if url.startswith("sqlite"):
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            self.engine = create_engine(url, **kwargs)
+            self.migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"Could not open the transcript database ({self.safe_url}): {exc.__class__.__name__}.") from exc
+
+    @property
+    def safe_url(self) -> str:
+        try:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - only for display
+            return "the configured database"
+
+    # ------------------------------------------------------------------ migrations
+    def migrate(self) -> int:
+        insp = inspect(self.engine)
+        if not insp.has_table("schema_version"):
+            metadata.create_all(self.engine, tables=[schema_version])
+        with self.engine.begin() as conn:
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            migration(self.engine)
+            with self.engine.begin() as conn:
+                conn.execute(insert(schema_version).values(version=number))
+        return len(MIGRATIONS)
+
+    def version(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+
+    # ------------------------------------------------------------------ writes
+    def create_interview(self, *, user_id: str, mode: str, title: str, plan: list[str], loop_name: str | None,
+                         interviewer_model: str | None, judge_model: str | None, interview_id: str | None = None) -> str:
+        iid = interview_id or str(uuid.uuid4())
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(insert(interviews).values(
+                id=iid, user_id=user_id, mode=mode, title=title, plan=plan, loop_name=loop_name, status="active",
+                created_at=now, updated_at=now, interviewer_model=interviewer_model, judge_model=judge_model,
+                prompt_tokens=0, completion_tokens=0,
+            ))
+        return iid
+
+    def add_turn(self, interview_id: str, turn: TurnRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(turns).values(interview_id=interview_id, **turn.model_dump()))
+            values = {"updated_at": turn.created_at}
+            if turn.prompt_tokens or turn.completion_tokens:
+                values["prompt_tokens"] = interviews.c.prompt_tokens + turn.prompt_tokens
+                values["completion_tokens"] = interviews.c.completion_tokens + turn.completion_tokens
+            if turn.cost_usd is not None:
+                values["cost_usd"] = func.coalesce(interviews.c.cost_usd, 0.0) + turn.cost_usd
+            conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
+
+    def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
+                  cost_usd: float | None) -> None:
+        """Usage not tied to a turn (the judge's calls)."""
+        values = {
+            "prompt_tokens": interviews.c.prompt_tokens + prompt_tokens,
+            "completion_tokens": interviews.c.completion_tokens + completion_tokens,
+        }
+        if cost_usd is not None:
+            values["cost_usd"] = func.coalesce(interviews.c.cost_usd, 0.0) + cost_usd
+        with self.engine.begin() as conn:
+            conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
+
+    def set_status(self, interview_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(interviews).where(interviews.c.id == interview_id)
+                         .values(status=status, updated_at=_now()))
+
+    def save_results(self, interview_id: str, scored: list[dict], overall: int | None) -> None:
+        """Replace the interview's results (a re-score overwrites) and mark it scored, in one transaction."""
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(delete(results).where(results.c.interview_id == interview_id))
+            for data in scored:
+                conn.execute(insert(results).values(
+                    interview_id=interview_id, question_id=data["question_id"], kind=data.get("kind", ""),
+                    judge=data["judge"], score=data["score"], band=data["band"], data=data, created_at=now,
+                ))
+            conn.execute(update(interviews).where(interviews.c.id == interview_id)
+                         .values(status="scored", overall_score=overall, updated_at=now))
+
+    def delete(self, interview_id: str, *, user_id: str | None = None) -> bool:
+        with self.engine.begin() as conn:
+            cond = interviews.c.id == interview_id
+            if user_id is not None:
+                cond = cond & (interviews.c.user_id == user_id)
+            found = conn.execute(select(interviews.c.id).where(cond)).first()
+            if not found:
+                return False
+            conn.execute(delete(turns).where(turns.c.interview_id == interview_id))
+            conn.execute(delete(results).where(results.c.interview_id == interview_id))
+            conn.execute(delete(interviews).where(interviews.c.id == interview_id))
+        return True
+
+    # ------------------------------------------------------------------ reads
+    def get(self, interview_id: str, *, user_id: str | None = None) -> InterviewRecord | None:
+        with self.engine.begin() as conn:
+            cond = interviews.c.id == interview_id
+            if user_id is not None:
+                cond = cond & (interviews.c.user_id == user_id)
+            row = conn.execute(select(interviews).where(cond)).mappings().first()
+            if row is None:
+                return None
+            trows = conn.execute(select(turns).where(turns.c.interview_id == interview_id)
+                                 .order_by(turns.c.seq)).mappings().all()
+            rrows = conn.execute(select(results).where(results.c.interview_id == interview_id)
+                                 .order_by(results.c.id)).mappings().all()
+        rec = self._record(row)
+        rec.turns = [TurnRecord(**{k: v for k, v in t.items() if k in TurnRecord.model_fields}) for t in trows]
+        for t in rec.turns:
+            t.created_at = _aware(t.created_at)
+        rec.results = [r["data"] if isinstance(r["data"], dict) else json.loads(r["data"]) for r in rrows]
+        return rec
+
+    @staticmethod
+    def _record(row) -> InterviewRecord:
+        data = {k: row[k] for k in InterviewRecord.model_fields if k in row.keys()}
+        data["created_at"] = _aware(data["created_at"])
+        data["updated_at"] = _aware(data["updated_at"])
+        return InterviewRecord(**data)
+
+    def list(self, *, user_id: str | None = None, status: str | None = None, limit: int = 500) -> list[InterviewRecord]:
+        q = select(interviews).order_by(interviews.c.created_at.desc()).limit(limit)
+        if user_id is not None:
+            q = q.where(interviews.c.user_id == user_id)
+        if status is not None:
+            q = q.where(interviews.c.status == status)
+        with self.engine.begin() as conn:
+            return [self._record(r) for r in conn.execute(q).mappings().all()]
+
+    def results_for_user(self, user_id: str) -> list[dict]:
+        """Every scored question of a user: the Score data plus `interview_id` and `created_at`, oldest first."""
+        q = (select(results.c.data, results.c.created_at, results.c.interview_id)
+             .join(interviews, interviews.c.id == results.c.interview_id)
+             .where(interviews.c.user_id == user_id).order_by(results.c.created_at))
+        with self.engine.begin() as conn:
+            out = []
+            for data, created, iid in conn.execute(q).all():
+                d = dict(data if isinstance(data, dict) else json.loads(data))
+                d["interview_id"] = iid
+                d["created_at"] = _aware(created).isoformat()
+                out.append(d)
+            return out
+
+    def recent_question_ids(self, user_id: str, limit: int = 50) -> list[str]:
+        """Question ids this user was asked, most recent first (for 'not seen recently')."""
+        q = (select(turns.c.question_id, func.max(turns.c.created_at).label("last"))
+             .join(interviews, interviews.c.id == turns.c.interview_id)
+             .where(interviews.c.user_id == user_id, turns.c.kind == "question")
+             .group_by(turns.c.question_id).order_by(text("last DESC")).limit(limit))
+        with self.engine.begin() as conn:
+            return [r[0] for r in conn.execute(q).all()]

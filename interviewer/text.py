@@ -1,0 +1,289 @@
+"""Text analysis for the offline judge: sentences, tokens with offsets, phrase matching, quote checks.
+
+Everything here is deterministic and keeps character offsets into the original
+answer, so every piece of evidence can be highlighted in the candidate's words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?|[%$<>]")
+# "0.82" or "e.g." must not end a sentence: only split on punctuation followed by space/end.
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+NEGATIONS = frozenset({
+    "not", "no", "never", "without", "dont", "doesnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot",
+    "wont", "didnt", "neither", "nor", "hardly", "havent", "hasnt", "shouldnt", "wouldnt",
+})
+
+STOPWORDS = frozenset("""
+a an the and or but if then so because as of to in on at by for with from into onto about over under than that this
+these those it its is are was were be been being do does did have has had i we you he she they them our my your their
+me us him her which who whom whose what when where why how can could should would will may might must also not no
+very just there here such each other more most some any all both either one two up out off then once
+""".split())
+
+NEGATION_WINDOW = 3
+GAP_WORDS = 5
+EXPLAINED_MIN_WORDS = 8
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light, consistent suffix stemmer (same function on answers and phrases)."""
+    w = word.lower().replace("'", "").replace("\u2019", "")
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif re.search(r"(?:s|x|z|ch|sh)es$", w):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is", "as")):
+        w = w[:-1]
+    for suffix in ("ing", "ed"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if len(w) >= 3 and w[-1] == w[-2] and w[-1] not in "lsz" and w[-1].isalpha():
+                w = w[:-1]
+            break
+    if len(w) > 4 and w.endswith("e"):
+        w = w[:-1]
+    return w
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    stem: str
+    start: int
+    end: int
+    sentence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    n_words: int
+
+
+@dataclass(slots=True)
+class Analysed:
+    """An answer split into sentences and stemmed tokens, with an index for fast phrase lookup."""
+
+    text: str
+    tokens: list[Token]
+    sentences: list[Sentence]
+    index: dict[str, list[int]]
+    excluded: frozenset[int] = frozenset()  # sentence indexes that must not earn credit
+
+    def sentence_text(self, i: int) -> str:
+        s = self.sentences[i]
+        return self.text[s.start:s.end]
+
+    @property
+    def n_words(self) -> int:
+        return len(self.tokens)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    pos = 0
+    for m in _SENTENCE_SPLIT_RE.finditer(text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def analyse(text: str) -> Analysed:
+    text = _fold(text)
+    tokens: list[Token] = []
+    sentences: list[Sentence] = []
+    for si, (a, b) in enumerate(split_sentences(text)):
+        n = 0
+        for m in _TOKEN_RE.finditer(text, a, b):
+            tokens.append(Token(stem(m.group()), m.start(), m.end(), si))
+            n += 1
+        sentences.append(Sentence(a, b, n))
+    index: dict[str, list[int]] = {}
+    for i, t in enumerate(tokens):
+        index.setdefault(t.stem, []).append(i)
+    return Analysed(text, tokens, sentences, index)
+
+
+@lru_cache(maxsize=16384)
+def compile_phrase(phrase: str) -> tuple[tuple[str, ...], ...]:
+    """A phrase as parts of stems; parts are separated by '...' (a gap of up to GAP_WORDS words)."""
+    parts = []
+    for part in re.split(r"\.\.\.|\u2026", _fold(phrase)):
+        stems = tuple(stem(m.group()) for m in _TOKEN_RE.finditer(part))
+        if stems:
+            parts.append(stems)
+    return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    first: int  # token index of the first matched token
+    last: int  # token index of the last matched token
+    sentence: int
+
+
+def _seq_at(a: Analysed, i: int, stems: tuple[str, ...]) -> bool:
+    toks = a.tokens
+    if i + len(stems) > len(toks):
+        return False
+    sent = toks[i].sentence
+    for k, s in enumerate(stems):
+        t = toks[i + k]
+        if t.stem != s or t.sentence != sent:
+            return False
+    return True
+
+
+def _negated(a: Analysed, first: int, phrase_stems: set[str]) -> bool:
+    if phrase_stems & NEGATIONS:
+        return False
+    sent = a.tokens[first].sentence
+    for j in range(max(0, first - NEGATION_WINDOW), first):
+        t = a.tokens[j]
+        if t.sentence == sent and t.stem in NEGATIONS:
+            return True
+    return False
+
+
+def find_phrase(a: Analysed, phrase: str) -> Match | None:
+    """The first non-negated occurrence of `phrase` in a non-excluded sentence, or None."""
+    parts = compile_phrase(phrase)
+    if not parts:
+        return None
+    all_stems = {s for p in parts for s in p}
+    for start in a.index.get(parts[0][0], ()):
+        if a.tokens[start].sentence in a.excluded or not _seq_at(a, start, parts[0]):
+            continue
+        end = start + len(parts[0]) - 1
+        ok = True
+        for part in parts[1:]:
+            found = None
+            for j in range(end + 1, min(end + 2 + GAP_WORDS, len(a.tokens))):
+                if _seq_at(a, j, part) and a.tokens[j].sentence == a.tokens[start].sentence:
+                    found = j
+                    break
+            if found is None:
+                ok = False
+                break
+            end = found + len(part) - 1
+        if ok and not _negated(a, start, all_stems):
+            return Match(start, end, a.tokens[start].sentence)
+    return None
+
+
+def find_any(a: Analysed, phrases: list[str]) -> Match | None:
+    best = None
+    for p in phrases:
+        m = find_phrase(a, p)
+        if m and (best is None or m.first < best.first):
+            best = m
+    return best
+
+
+def content_stems(a: Analysed) -> set[str]:
+    return {t.stem for t in a.tokens if t.stem not in STOPWORDS and not t.stem.isdigit() and len(t.stem) > 2}
+
+
+def stopword_ratio(a: Analysed) -> float:
+    if not a.tokens:
+        return 0.0
+    raw = [a.text[t.start:t.end].lower().replace("'", "") for t in a.tokens]
+    return sum(1 for w in raw if w in STOPWORDS) / len(raw)
+
+
+# --------------------------------------------------------------------------- quotes
+
+def _normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """Lower-case, fold quotes/dashes, collapse whitespace and drop punctuation; keep a map to offsets."""
+    text = _fold(text)
+    out: list[str] = []
+    where: list[int] = []
+    prev_space = True
+    for i, ch in enumerate(text):
+        if ch.isalnum() or ch in "%$<>":
+            out.append(ch.lower())
+            where.append(i)
+            prev_space = False
+        elif not prev_space:
+            out.append(" ")
+            where.append(i)
+            prev_space = True
+    while out and out[-1] == " ":
+        out.pop()
+        where.pop()
+    return "".join(out), where
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSpan:
+    start: int
+    end: int
+    exact: bool
+    ratio: float
+
+
+def verify_quote(answer: str, quote: str, *, min_ratio: float = 0.9, min_chars: int = 8) -> QuoteSpan | None:
+    """Where `quote` stands in `answer` (normalised exact match, then a close fuzzy match), else None."""
+    nq, _ = _normalise_with_map(quote)
+    if len(nq) < min_chars or not any(w not in STOPWORDS for w in nq.split()):
+        return None
+    na, where = _normalise_with_map(answer)
+    i = na.find(nq)
+    if i >= 0:
+        return QuoteSpan(where[i], where[i + len(nq) - 1] + 1, True, 1.0)
+    # Fuzzy: best window of the quote's length (in words) over the answer.
+    aw = na.split(" ")
+    qw = nq.split(" ")
+    n = len(qw)
+    if n > len(aw) + 2:
+        return None
+    starts = []
+    pos = 0
+    for w in aw:
+        starts.append(pos)
+        pos += len(w) + 1
+    best = (0.0, 0, 0)
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(nq)
+    for size in {max(1, n - 1), n, n + 1}:
+        for s in range(0, max(1, len(aw) - size + 1)):
+            window = " ".join(aw[s:s + size])
+            matcher.set_seq1(window)
+            if matcher.real_quick_ratio() < min_ratio or matcher.quick_ratio() < min_ratio:
+                continue
+            r = matcher.ratio()
+            if r > best[0]:
+                best = (r, s, min(len(aw), s + size))
+    ratio, s, e = best
+    if ratio < min_ratio:
+        return None
+    a0 = starts[s]
+    a1 = starts[e - 1] + len(aw[e - 1]) - 1
+    return QuoteSpan(where[a0], where[a1] + 1, False, round(ratio, 3))
