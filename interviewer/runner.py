@@ -43,8 +43,13 @@ and the harness, before reading the candidate's code:
   the code cannot remount ``/`` read-write again, and exec'd programs gain nothing;
 - checks that the network namespace only has ``lo`` (down): connecting to a port listening on
   the host's 127.0.0.1 fails with ENETUNREACH;
-- is PID 1 of a new PID namespace: it cannot see or signal host processes, and when the run is
-  killed every process it started dies with it (``--kill-child``).
+- is PID 1 of a new PID namespace: it cannot see or signal host processes (nor read their
+  ``/proc/<pid>/environ``), and when the run is killed every process it started dies with it
+  (``--kill-child``). As PID 1 it would ignore the kernel's SIGXCPU, so the harness handles
+  SIGXCPU itself (reports "cpu" and exits); the hard CPU limit (soft + 1 s) SIGKILLs it anyway.
+
+Measured here: one challenge's visible tests take about 70 ms end to end
+(``bench/bench_runner.py``); the namespace probe takes about 20 ms once per process.
 
 Whether this works is probed once at runtime (cached) by running a tiny command under the full
 ``unshare`` line, then under ``unshare --user --map-root-user --net`` alone; if neither works the
@@ -55,11 +60,15 @@ code runs without namespaces. Every run's ``RunReport.sandbox`` lists the protec
 In-process guards (second layer only: Python code can defeat in-process checks with ctypes, so
 the namespaces above are the real isolation): a meta-path finder and an audit hook refuse
 forbidden imports at run time; the audit hook also refuses socket creation, subprocesses / exec /
-fork, and file writes outside the temp dir.
+fork, file writes outside the temp dir, and opening other processes' ``/proc/<pid>`` entries
+(which matters when there is no PID namespace: ``/proc/<parent>/environ`` holds the app's secrets).
 
-Known limits: without namespaces (e.g. macOS or a locked-down container) the code can read any
-file the app's user can read and can reach the network; the report then says so. Candidate code
-could still use a lot of tmpfs memory up to the tmpfs size (64 MiB by default).
+Known limits: even with namespaces the code can *read* every file the app's user can read (the
+root is read-only, not hidden), so keep secrets in the environment, not in world-readable files.
+Without namespaces (e.g. macOS, or a container that forbids user namespaces) it can also write
+where the app's user can and reach the network, guarded only in-process; the report says so. The
+private tmpfs (64 MiB by default) is memory not counted by RLIMIT_AS. ``preexec_fn`` is used for
+the rlimits as asked; it only calls ``resource.setrlimit``, and the harness re-applies the limits.
 """
 
 from __future__ import annotations
@@ -1069,7 +1078,7 @@ def _describe(info: SandboxInfo, limits: Limits, *, ran: bool, test_timeout: flo
         caps.append(f"output capped at {_fmt_bytes(limits.output_bytes)}")
     text = "Your code ran in a separate process with a clean environment"
     if isolated:
-        text += ", " + ", ".join(isolated)
+        text += ", " + (", ".join(isolated[:-1]) + " and " if len(isolated) > 1 else "") + isolated[-1]
     if caps:
         text += "; limits: " + ", ".join(caps)
     text += "."

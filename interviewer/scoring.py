@@ -156,7 +156,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
                 phrases = q.item(part).phrases + phrases
             except KeyError:
                 pass
-        m = find_any(a, phrases)
+        m = find_any(a, phrases, last=part == "result")  # a story's result comes last
         if m is not None and part == "action" and not _I_RE.search(a.sentence_text(m.sentence)):
             # An action must be the candidate's own: look for a first-person sentence.
             m = None
@@ -177,7 +177,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
     quantified = False
     if result.present:
         s_idx = next(i for i, s in enumerate(a.sentences) if s.start == result.start)
-        tail = " ".join(a.sentence_text(i) for i in range(s_idx, min(len(a.sentences), s_idx + 3)))
+        tail = " ".join(a.sentence_text(i) for i in range(s_idx, len(a.sentences)))
         quantified = bool(_QUANT_RE.search(tail))
     text = a.text
     i_count = len(_I_RE.findall(text))

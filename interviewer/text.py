@@ -172,13 +172,14 @@ def _negated(a: Analysed, first: int, phrase_stems: set[str]) -> bool:
     return False
 
 
-def find_phrase(a: Analysed, phrase: str) -> Match | None:
-    """The first non-negated occurrence of `phrase` in a non-excluded sentence, or None."""
+def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None:
+    """The first (or `last`) non-negated occurrence of `phrase` in a non-excluded sentence, or None."""
     parts = compile_phrase(phrase)
     if not parts:
         return None
     all_stems = {s for p in parts for s in p}
-    for start in a.index.get(parts[0][0], ()):
+    starts = a.index.get(parts[0][0], ())
+    for start in (reversed(starts) if last else starts):
         if a.tokens[start].sentence in a.excluded or not _seq_at(a, start, parts[0]):
             continue
         end = start + len(parts[0]) - 1
@@ -198,11 +199,12 @@ def find_phrase(a: Analysed, phrase: str) -> Match | None:
     return None
 
 
-def find_any(a: Analysed, phrases: list[str]) -> Match | None:
+def find_any(a: Analysed, phrases: list[str], *, last: bool = False) -> Match | None:
+    """The earliest (or, with `last`, the latest) occurrence of any of `phrases`."""
     best = None
     for p in phrases:
-        m = find_phrase(a, p)
-        if m and (best is None or m.first < best.first):
+        m = find_phrase(a, p, last=last)
+        if m and (best is None or (m.first > best.first if last else m.first < best.first)):
             best = m
     return best
 

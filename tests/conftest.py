@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.openai_server"]
+
 # Any adapter pointed at a non-loopback host refuses before sending a byte.
 os.environ["INTERVIEWER_BLOCK_REMOTE_MODELS"] = "1"
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "INTERVIEWER_MODEL", "INTERVIEWER_JUDGE_MODEL"):

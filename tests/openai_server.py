@@ -14,7 +14,7 @@ Faults (consumed by the next applicable request, FIFO): "429" (retry-after-ms: 1
 "500", "401" (echoes the key it got, like OpenAI does), "timeout" (sleeps `timeout_sleep_s` before replying), "stream_cut" (a few
 deltas then the connection is dropped; non-streaming: dropped before replying),
 "invalid_json", "refusal", "length", "no_json_schema" (HTTP 400 for json_schema
-requests only). "refused" cannot be served by a live server: use `refused_base_url`.
+requests only), "no_json_object" (HTTP 400 for json_object requests only). "refused" cannot be served by a live server: use `refused_base_url`.
 Nothing here touches the network beyond 127.0.0.1.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-FAULTS = ("429", "500", "401", "timeout", "refused", "stream_cut", "invalid_json", "refusal", "length", "no_json_schema")
+FAULTS = ("429", "500", "401", "timeout", "refused", "stream_cut", "invalid_json", "refusal", "length", "no_json_schema", "no_json_object")
 MODELS = ("gpt-4o-mini", "local-model")
 
 Handler = Callable[[dict[str, Any]], "str | dict[str, Any]"]
@@ -194,11 +194,13 @@ class FakeOpenAIServer:
         return [r for r in self.requests if "messages" in r]
 
     def take_fault(self, body: dict[str, Any] | None) -> str | None:
-        is_schema = bool(body) and (body.get("response_format") or {}).get("type") == "json_schema"
+        fmt_type = (body.get("response_format") or {}).get("type") if body else None
         with self.lock:
             for entry in self.faults:
                 fault, remaining = entry
-                if fault == "no_json_schema" and not is_schema:
+                if fault == "no_json_schema" and fmt_type != "json_schema":
+                    continue
+                if fault == "no_json_object" and fmt_type != "json_object":
                     continue
                 if fault in ("invalid_json", "refusal", "length", "stream_cut") and body is None:
                     continue
@@ -329,10 +331,10 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
             fault = server.take_fault(body)
             if self._generic_fault(fault):
                 return
-            if fault == "no_json_schema":
+            if fault in ("no_json_schema", "no_json_object"):
                 self._error(
                     400,
-                    "response_format of type json_schema is not supported by this server",
+                    f"response_format of type {fault.removeprefix('no_')} is not supported by this server",
                     "invalid_request_error",
                     param="response_format",
                 )

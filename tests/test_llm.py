@@ -616,28 +616,15 @@ def test_check_connection_falls_back_to_a_tiny_completion_without_models_endpoin
 
 
 def test_prompt_mode_when_the_server_rejects_json_object_too(openai_server):
-    def handler(body):
-        return GOOD
-
-    openai_server.set_handler(handler)
-    openai_server.inject("no_json_schema")
+    openai_server.set_handler(lambda body: GOOD)
+    openai_server.inject("no_json_schema", times=None)
+    openai_server.inject("no_json_object", times=None)
     model = model_for(openai_server)
-    model._mode_index = 1  # as if json_schema had been rejected before
-    calls = []
-
-    real_create = model._client.chat.completions.create
-
-    def create(**kwargs):
-        calls.append(kwargs.get("response_format"))
-        if kwargs.get("response_format") == {"type": "json_object"}:
-            import openai
-
-            request = httpx2.Request("POST", openai_server.base_url)
-            response = httpx2.Response(400, request=request)
-            raise openai.BadRequestError("response_format json_object is not supported", response=response, body=None)
-        return real_create(**kwargs)
-
-    model._client.chat.completions.create = create
     assert model.parse(Q, Grade) == Grade.model_validate(GOOD)
-    assert calls == [{"type": "json_object"}, None]
+    assert [r.get("response_format", {}).get("type") for r in openai_server.chat_requests] == [
+        "json_schema", "json_object", None
+    ]
     assert model.structured_mode == "prompt"
+    assert '"feedback"' in openai_server.chat_requests[-1]["messages"][0]["content"]
+    openai_server.set_handler(None)  # the default handler answers from the schema in the prompt
+    assert model.parse(Q, Grade).passed is False
