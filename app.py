@@ -6,8 +6,20 @@ import streamlit as st
 
 st.set_page_config(page_title="Interviewer: ML/AI mock interviews", page_icon=":material/record_voice_over:",
                    layout="wide")
+st.markdown(
+    """<style>
+    mark.evidence { background: #fff1a8; padding: 0 2px; border-radius: 3px; }
+    .answer-box { border-left: 3px solid #d0d0d0; padding: 0.4rem 0.8rem; line-height: 1.6; }
+    .stTextArea textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9rem; }
+    </style>""",
+    unsafe_allow_html=True,
+)
 
 pages = [
+    st.Page("pages/interview.py", title="Interview", icon=":material/record_voice_over:", default=True),
+    st.Page("pages/review.py", title="Review", icon=":material/history:", url_path="review"),
+    st.Page("pages/progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
     st.Page("pages/question_bank.py", title="Question bank", icon=":material/menu_book:", url_path="bank"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
 ]
 st.navigation(pages).run()

@@ -312,8 +312,10 @@ class OfflineJudge:
             m = find_any(a, item.phrases)
             depth = "missing"
             evidence = start = end = None
+            mark = (None, None)
             if m is not None:
                 evidence, start, end = _span(a, m.sentence)
+                mark = (a.tokens[m.first].start, a.tokens[m.last].end)
                 explained = a.sentences[m.sentence].n_words >= EXPLAINED_MIN_WORDS
                 if item.detail_phrases:
                     explained = find_any(a, item.detail_phrases) is not None
@@ -321,6 +323,7 @@ class OfflineJudge:
             items.append(ItemVerdict(
                 id=item.id, label=item.label, kind=item.kind, weight=item.weight, covered=m is not None,
                 evidence=evidence, start=start, end=end, depth=depth, credit=_credit(item, depth, keyword_list),
+                mark_start=mark[0], mark_end=mark[1],
             ))
         misconceptions = []
         for item in question.misconceptions:
@@ -487,6 +490,29 @@ def _in_excluded(a: Analysed, offset: int) -> bool:
         if s.start <= offset < s.end:
             return True
     return False
+
+
+TESTS_SHARE = 0.5  # a coding score: half the hidden tests passed, half the rubric (approach, complexity, ...)
+
+
+def combine_with_tests(result: Score, code_results: dict | None) -> Score:
+    """A coding question's score: the rubric score and the share of tests passed, weighted in code.
+
+    Only a run of the hidden tests (a submission) counts; without one the tests part is zero.
+    """
+    if code_results and code_results.get("hidden") and code_results.get("total"):
+        passed, total = code_results["passed"], code_results["total"]
+    else:
+        passed, total = 0, 0
+    share = passed / total if total else 0.0
+    value = int(round((1 - TESTS_SHARE) * result.score + TESTS_SHARE * 100 * share))
+    tests = {"passed": passed, "total": total, "submitted": bool(total)}
+    feedback = result.feedback
+    if not total:
+        feedback += " No solution was submitted against the hidden tests, so the tests part scores zero."
+    else:
+        feedback += f" Hidden tests passed: {passed} of {total}."
+    return result.model_copy(update={"score": value, "band": band_for(value), "tests": tests, "feedback": feedback})
 
 
 def score_answer(question: Question, answer: str, *, judge: Judge | None = None) -> Score:

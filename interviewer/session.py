@@ -22,7 +22,7 @@ from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
 from .prompts import render
-from .scoring import Judge, OfflineJudge
+from .scoring import Judge, OfflineJudge, combine_with_tests
 from .store import InterviewRecord, Store, TurnRecord
 from .types import Kind, Question, Score
 
@@ -43,6 +43,18 @@ _NOTES_RE = re.compile(r"<notes>[\s\S]*?</notes>|<think>[\s\S]*?</think>", re.I)
 
 class SessionError(InterviewerError):
     pass
+
+
+def _code_meta(meta: dict) -> str:
+    return f"{meta['passed']}/{meta['total']}/{'hidden' if meta['hidden'] else 'visible'}/{','.join(meta['failed'])}"
+
+
+def _parse_code_meta(text: str | None) -> dict | None:
+    if not text:
+        return None
+    passed, total, which, failed = (text.split("/", 3) + ["", "", "", ""])[:4]
+    return {"passed": int(passed or 0), "total": int(total or 0), "hidden": which == "hidden",
+            "failed": [f for f in failed.split(",") if f]}
 
 
 def is_decline(answer: str) -> bool:
@@ -67,6 +79,7 @@ class Action:
     probe_item: str | None = None
     probe_text: str = ""
     preface: str = ""
+    target: str = ""  # what the follow-up is after, for the model (defaults to the rubric item)
 
 
 @dataclass
@@ -79,6 +92,8 @@ class QuestionState:
     hints: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     coverage: Score | None = None
+    code: str | None = None  # the latest code the candidate ran or submitted
+    code_results: dict | None = None  # {"passed", "total", "hidden", "failed": [names]} of the latest run
 
 
 class NotesFilter:
@@ -207,7 +222,10 @@ class InterviewSession:
                 st.answers.append(t.text)
                 if is_decline(t.text):
                     st.declined = True
-            if t.kind in ("question", "follow_up", "answer"):
+            elif t.kind == "code":
+                st.code = t.text
+                st.code_results = _parse_code_meta(t.probe_item)
+            if t.kind in ("question", "follow_up", "answer", "code"):
                 last_role = t.role
             self.usage = self.usage + Usage(prompt_tokens=t.prompt_tokens, completion_tokens=t.completion_tokens)
         for st in self.states:
@@ -316,6 +334,55 @@ class InterviewSession:
         self.pending = self._decide()
         return self._deliver()
 
+    def submit_code(self, code: str, *, passed: int, total: int, hidden: bool,
+                    failed: list[str] | None = None) -> Iterator[str]:
+        """Record a run of the candidate's code (committed at once); the interviewer then asks about it.
+
+        The interviewer sees the code whenever it changed: it asks about failing tests, then
+        complexity and edge cases, each at most once per question.
+        """
+        if self.finished:
+            raise SessionError("This interview is over: start a new one or review it.")
+        if self.pending is not None:
+            raise SessionError("The interviewer still owes a reply to your last answer: retry it first.")
+        st = self.current
+        if st.question.coding is None:
+            raise SessionError("This question has no code to run.")
+        if not code.strip():
+            raise SessionError("The editor is empty: write your solution first.")
+        changed = code != st.code
+        meta = {"passed": passed, "total": total, "hidden": hidden, "failed": list(failed or [])}
+        self._save(role="candidate", kind="code", question=st.question, text=code, probe_item=_code_meta(meta))
+        st.code, st.code_results = code, meta
+        if not changed or code.strip() == st.question.coding.starter_code.strip():
+            return iter(())
+        action = self._code_follow_up(st)
+        if action is None:
+            return iter(())
+        self.pending = action
+        return self._deliver()
+
+    def _code_follow_up(self, st: QuestionState) -> Action | None:
+        q = st.question
+        res = st.code_results or {}
+        if res.get("failed") and "failing-tests" not in st.probes_asked:
+            which = "hidden" if res.get("hidden") else "example"
+            names = ", ".join(n.replace("_", " ") for n in res["failed"][:3])
+            text = (f"Your solution fails {res['total'] - res['passed']} of the {res['total']} {which} tests "
+                    f"({names}). Walk me through what your code does on that kind of input.")
+            return Action("follow_up", q, probe_item="failing-tests", probe_text=text,
+                          target="why the failing tests fail (the candidate should find the bug themselves)")
+        covered = {i.id for i in st.coverage.items if i.covered} if st.coverage else set()
+        probes = {p.item: p for p in q.probes}
+        for item_id in ("complexity", "edge-cases"):
+            if item_id in covered or item_id in st.probes_asked:
+                continue
+            text = probes[item_id].text if item_id in probes else (
+                "What are the time and space complexity of your solution?" if item_id == "complexity"
+                else "Which edge cases does your code handle, and which would break it?")
+            return Action("follow_up", q, probe_item=item_id, probe_text=text)
+        return None
+
     def retry(self) -> Iterator[str]:
         """Produce the interviewer's owed reply after a failed model call."""
         if self.pending is None:
@@ -419,10 +486,15 @@ class InterviewSession:
         msgs = [Message(role="system", content=system)]
         for t in recent[-RECENT_TURNS:]:
             msgs.append(Message(role="assistant" if t.role == "interviewer" else "user", content=t.text))
-        target = q.item(action.probe_item)
+        if st_code := self.current.code:
+            msgs.append(Message(role="user", content=f"(The candidate's current code)\n```python\n{st_code}\n```"))
+        if action.target:
+            label, when = action.target, action.target
+        else:
+            target = q.item(action.probe_item)
+            label, when = target.label, target.covered_when
         msgs.append(Message(role="system", content=render(
-            "interviewer_follow_up", item=target.label, covered_when=target.covered_when,
-            probe=action.probe_text)))
+            "interviewer_follow_up", item=label, covered_when=when, probe=action.probe_text)))
         return msgs
 
     # ------------------------------------------------------------------ practice helpers
@@ -472,6 +544,9 @@ class InterviewSession:
                 on_progress(i, len(asked), q)
             text = "\n\n".join(answers.get(q.id, []))
             result = self.judge.score(q, text)
+            if q.coding is not None:
+                st = next((x for x in self.states if x.question.id == q.id), None)
+                result = combine_with_tests(result, st.code_results if st else None)
             usage = getattr(self.judge, "last_usage", None)
             if usage is not None:
                 cost = self.cost_fn(result.model, usage) if self.cost_fn else None

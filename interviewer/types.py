@@ -284,6 +284,8 @@ class ItemVerdict(Strict):
     start: int | None = Field(default=None, description="offset of the evidence in the scored answer")
     end: int | None = None
     depth: Literal["missing", "named", "explained"] = "missing"
+    mark_start: int | None = Field(default=None, description="offset of the matched words, to highlight")
+    mark_end: int | None = None
     credit: float = Field(default=0.0, description="weight earned (negative for a misconception)")
     note: str | None = None
 

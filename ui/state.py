@@ -1,16 +1,31 @@
-"""Cached, shared resources for the pages."""
+"""Shared resources and per-user state for the pages.
+
+Shared across all users (st.cache_resource): the bank and the transcript store.
+Per browser session (st.session_state): the model clients and the open interview.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from interviewer.bank import Bank, load_bank
-from interviewer.errors import BankError
+from interviewer.bootstrap import App, build_app
+from interviewer.config import Settings, load_settings
+from interviewer.errors import BankError, InterviewerError
+from interviewer.store import Store
+
+# Tests (AppTest) may put fake models here before the first run; the app never does.
+MODEL_OVERRIDE_KEY = "_model_override"
 
 
 @st.cache_resource(show_spinner=False)
 def _bank() -> Bank:
     return load_bank()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
 
 
 def bank_or_stop() -> Bank:
@@ -22,3 +37,64 @@ def bank_or_stop() -> Bank:
         st.code("\n".join(exc.problems), language=None)
         st.stop()
         raise
+
+
+def settings_or_stop() -> Settings:
+    if "settings" not in st.session_state:
+        try:
+            st.session_state.settings = load_settings()
+        except InterviewerError as exc:
+            st.error(f"The configuration is invalid: {exc}")
+            st.stop()
+    return st.session_state.settings
+
+
+def current_user() -> str:
+    """The signed-in user's id when login is configured, else the configured local user."""
+    settings = settings_or_stop()
+    try:
+        auth = "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        auth = False
+    if not auth:
+        return settings.user
+    user = st.user
+    if not user.is_logged_in:
+        st.title("Interviewer")
+        st.write("Sign in to practise and to see your saved interviews.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    return str(user.get("email") or user.get("sub"))
+
+
+def get_app() -> App:
+    """This browser session's App: shared bank and store, its own model clients."""
+    settings = settings_or_stop()
+    bank = bank_or_stop()
+    if "app" not in st.session_state:
+        try:
+            store = _store(settings.db_url)
+        except InterviewerError as exc:
+            st.error(f"{exc} Check INTERVIEWER_DB_URL and reload the page.")
+            st.stop()
+        override = st.session_state.get(MODEL_OVERRIDE_KEY)
+        if override is not None:
+            interviewer, judge = override
+            app = build_app(settings, bank=bank, store=store, interviewer_model=interviewer, judge_model=judge,
+                            use_configured_models=False)
+        else:
+            app = build_app(settings, bank=bank, store=store)
+        st.session_state.app = app
+    app: App = st.session_state.app
+    budget = st.session_state.get("budget_tokens")
+    if budget is not None:
+        app.settings = app.settings.model_copy(update={"session_budget_tokens": int(budget)})
+    return app
+
+
+KIND_LABELS = {
+    "technical": "Technical",
+    "coding": "Coding",
+    "system_design": "System design",
+    "behavioral": "Behavioral",
+}

@@ -1,0 +1,300 @@
+"""Interview: choose what to practise, then a chat with the interviewer, then the scored report."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interviewer.errors import InterviewerError, ModelError
+from interviewer.session import HINT_LEVELS, InterviewSession, SessionError
+from interviewer.types import Kind
+from ui.code_panel import render_code_panel
+from ui.report import render_score, score_from_result
+from ui.state import KIND_LABELS, current_user, get_app
+
+user = current_user()
+app = get_app()
+bank = app.bank
+
+
+def _open(session: InterviewSession) -> None:
+    st.session_state.iid = session.id
+    st.query_params["iid"] = session.id
+
+
+def _session() -> InterviewSession | None:
+    """The open interview: from this tab's state, or from the URL after a refresh."""
+    iid = st.session_state.get("iid") or st.query_params.get("iid")
+    if not iid:
+        return None
+    cached = st.session_state.get("session")
+    if cached is not None and cached.id == iid:
+        return cached
+    try:
+        session = app.resume(iid, user_id=user)
+    except InterviewerError:
+        st.query_params.clear()
+        st.session_state.pop("iid", None)
+        st.warning("That interview could not be found, so a new one can be started.")
+        return None
+    st.session_state.session = session
+    st.session_state.iid = session.id
+    return session
+
+
+def _close() -> None:
+    for k in ("iid", "session", "draft", "error"):
+        st.session_state.pop(k, None)
+    st.query_params.clear()
+
+
+# --------------------------------------------------------------------------- setup
+
+def render_setup() -> None:
+    st.title("Mock interview")
+    st.caption("Pick a question, a topic, or a full loop. The interviewer asks, listens and follows up on what "
+               "your answer left out; at the end every answer is scored against its rubric.")
+    if app.offline:
+        st.info("Offline mode: the interviewer asks the bank's scripted follow-ups and scores are an offline "
+                "estimate. Configure a model in Settings for a live interviewer and an LLM judge.",
+                icon=":material/wifi_off:")
+    drill = st.session_state.get("drill")
+    if drill:
+        st.success(f"Drill: {len(drill['questions'])} question(s) that carry \u201c{drill['label']}\u201d.")
+    what = st.radio("What to practise", ["One question", "Random by kind or topic", "A full loop"],
+                    horizontal=True, key="setup_what", index=0)
+    plan_kwargs: dict = {}
+    title = None
+    if what == "One question":
+        c1, c2 = st.columns([1, 3])
+        kind_label = c1.selectbox("Kind", [KIND_LABELS[k.value] for k in Kind], key="setup_kind")
+        kind = next(k for k, v in KIND_LABELS.items() if v == kind_label)
+        qs = bank.filter(kind=kind)
+        choice = c2.selectbox("Question", qs, format_func=lambda q: f"{q.title} ({q.difficulty})", key="setup_question")
+        if choice is not None:
+            plan_kwargs = {"question_id": choice.id}
+    elif what == "Random by kind or topic":
+        c1, c2 = st.columns(2)
+        kind_label = c1.selectbox("Kind", ["Any kind"] + [KIND_LABELS[k.value] for k in Kind], key="setup_rkind")
+        kind = next((k for k, v in KIND_LABELS.items() if v == kind_label), None)
+        topic = c2.selectbox("Topic", ["Any topic"] + bank.topics(kind), key="setup_topic")
+        plan_kwargs = {"kind": kind, "topic": None if topic == "Any topic" else topic}
+    else:
+        loops = list(bank.loops.values())
+        loop = st.selectbox("Loop", loops, format_func=lambda lp: lp.title, key="setup_loop")
+        if loop is not None:
+            st.caption(loop.description)
+            plan_kwargs = {"loop": loop.name}
+    mode_label = st.radio("Mode", ["Interview: no feedback until the end", "Practice: hints, live checklist, model answer"],
+                          key="setup_mode")
+    mode = "interview" if mode_label.startswith("Interview") else "practice"
+    c1, c2 = st.columns([1, 1])
+    if c1.button("Start interview", type="primary", key="start"):
+        try:
+            plan = app.plan(user_id=user, **plan_kwargs)
+            session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"), title=title)
+        except InterviewerError as exc:
+            st.error(str(exc))
+            return
+        _open(session)
+        st.session_state.session = session
+        st.rerun()
+    if drill and c2.button("Start the drill", key="start_drill"):
+        plan = [bank.get(qid) for qid in drill["questions"][:5]]
+        session = app.start(plan, mode="practice", user_id=user, title=f"Drill: {drill['label']}")
+        st.session_state.pop("drill", None)
+        _open(session)
+        st.session_state.session = session
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- the chat
+
+def render_sidebar(session: InterviewSession) -> None:
+    with st.sidebar:
+        asked, total = session.progress()
+        st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
+        st.progress(asked / total if total else 0.0)
+        t = session.time_status()
+        over = " \u2014 over budget, wrap up" if t["over"] else ""
+        st.caption(f":material/timer: {t['elapsed_min']:.0f} of ~{t['budget_min']} min on this question{over}")
+        rec = app.store.get(session.id)
+        cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else (" \u00b7 tokens only" if not app.offline else "")
+        tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
+        st.caption(f":material/toll: {tokens:,} tokens{cost}" if not app.offline else ":material/toll: offline: no tokens used")
+        budget = app.settings.session_budget_tokens
+        if budget and not app.offline:
+            st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+
+
+def render_practice_tools(session: InterviewSession) -> None:
+    st.markdown("**Practice tools**")
+    cols = st.columns(3)
+    for col, level in zip(cols, HINT_LEVELS):
+        if col.button(f"Hint: {level}", key=f"hint_{level}", disabled=session.finished):
+            session.hint(level)
+            st.rerun()
+    st.markdown("**Live checklist**")
+    for item in session.live_rubric():
+        st.markdown(("\u2611 " if item["covered"] else "\u2610 ") + item["label"])
+    has_attempt = bool(session.current and session.current.answers)
+    if st.button("Show model answer", key="model_answer", disabled=not has_attempt,
+                 help="Available after your first attempt at this question."):
+        session.model_answer()
+        st.rerun()
+
+
+def render_turns(session: InterviewSession) -> None:
+    for t in session.transcript():
+        if t["role"] == "interviewer":
+            with st.chat_message("assistant", avatar=":material/record_voice_over:"):
+                if t["kind"] == "hint":
+                    st.info(t["text"], icon=":material/lightbulb:")
+                elif t["kind"] == "model_answer":
+                    st.success("**Model answer.** " + t["text"])
+                else:
+                    st.markdown(t["text"])
+        else:
+            with st.chat_message("user", avatar=":material/person:"):
+                if t["kind"] == "code":
+                    st.code(t["text"], language="python")
+                else:
+                    st.markdown(t["text"])
+
+
+def _stream(gen) -> None:
+    with st.chat_message("assistant", avatar=":material/record_voice_over:"):
+        try:
+            st.write_stream(gen)
+            st.session_state.pop("error", None)
+        except ModelError as exc:
+            st.session_state.error = str(exc)
+        except SessionError as exc:
+            st.session_state.error = str(exc)
+
+
+def render_error_and_retry(session: InterviewSession) -> None:
+    err = st.session_state.get("error")
+    if session.pending is not None:
+        st.error(err or "The interviewer's reply to your last answer did not arrive. Your answer is saved.",
+                 icon=":material/error:")
+        c1, c2 = st.columns(2)
+        if c1.button("Retry", type="primary", key="retry"):
+            _stream(session.retry())
+            st.rerun()
+        if c2.button("Continue with the scripted follow-up", key="continue_offline"):
+            _stream(session.continue_offline())
+            st.rerun()
+    elif err:
+        st.error(err, icon=":material/error:")
+
+
+def handle_input(session: InterviewSession) -> None:
+    audio_ok = app.interviewer_model is not None and hasattr(app.interviewer_model, "transcribe")
+    draft = st.session_state.get("draft")
+    if draft is not None:
+        st.markdown("**Your spoken answer, transcribed.** Edit it, then send.")
+        text = st.text_area("Transcript", value=draft, key="draft_text", height=150)
+        c1, c2 = st.columns(2)
+        if c1.button("Send answer", type="primary", key="send_draft"):
+            st.session_state.pop("draft", None)
+            _submit(session, text)
+            st.rerun()
+        if c2.button("Discard", key="discard_draft"):
+            st.session_state.pop("draft", None)
+            st.rerun()
+        return
+    value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
+                          submit_mode="disable", accept_audio=audio_ok,
+                          disabled=session.finished or session.pending is not None)
+    if not value:
+        return
+    text = value if isinstance(value, str) else (value.text or "")
+    audio = None if isinstance(value, str) else getattr(value, "audio", None)
+    if audio is not None and not text.strip():
+        try:
+            st.session_state.draft = app.interviewer_model.transcribe(audio.getvalue(), "answer.wav")
+        except ModelError as exc:
+            st.session_state.error = f"{exc} Type your answer instead."
+        st.rerun()
+    _submit(session, text)
+    st.rerun()
+
+
+def _submit(session: InterviewSession, text: str) -> None:
+    with st.chat_message("user", avatar=":material/person:"):
+        st.markdown(text)
+    try:
+        gen = session.submit(text)
+    except SessionError as exc:
+        st.session_state.error = str(exc)
+        return
+    _stream(gen)
+
+
+def render_report(session: InterviewSession) -> None:
+    rec = app.store.get(session.id)
+    st.subheader("Your report")
+    if rec.overall_score is not None:
+        st.metric("Overall", f"{rec.overall_score}/100")
+    for i, result in enumerate(rec.results):
+        with st.container(border=True):
+            render_score(score_from_result(result), bank, key=f"r{i}")
+
+
+def render_interview(session: InterviewSession) -> None:
+    render_sidebar(session)
+    head, actions = st.columns([3, 2])
+    rec = app.store.get(session.id)
+    head.subheader(rec.title if rec else "Interview")
+    q = session.current.question if session.current else None
+    if q is not None:
+        head.caption(f"{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
+    with actions:
+        if session.status != "scored":
+            if st.button("End and score", type="primary", key="end_score"):
+                with st.status("Scoring your answers\u2026", expanded=True) as status:
+                    def progress(i, n, question):
+                        status.write(f"Scoring {i + 1} of {n}: {question.title}")
+                    try:
+                        session.score(on_progress=progress)
+                        status.update(label="Scored", state="complete", expanded=False)
+                    except InterviewerError as exc:
+                        status.update(label="Scoring failed", state="error")
+                        st.error(f"{exc} Your transcript is saved; try scoring again.")
+        if st.button("New interview", key="new_interview"):
+            _close()
+            st.rerun()
+
+    if session.status == "scored":
+        render_report(session)
+        with st.expander("Transcript"):
+            render_turns(session)
+        return
+
+    practice = session.mode == "practice"
+    coding = q is not None and q.coding is not None
+    if coding:
+        chat_col, side_col = st.columns([1, 1])
+    elif practice:
+        chat_col, side_col = st.columns([2, 1])
+    else:
+        chat_col, side_col = st.container(), None
+    with chat_col:
+        render_turns(session)
+        render_error_and_retry(session)
+        if session.finished:
+            st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")
+    if side_col is not None:
+        with side_col:
+            if coding:
+                render_code_panel(session, app, stream=_stream)
+            if practice:
+                render_practice_tools(session)
+    handle_input(session)
+
+
+session = _session()
+if session is None:
+    render_setup()
+else:
+    render_interview(session)

@@ -1,0 +1,61 @@
+"""The coding panel: an editor beside the chat, Run (example tests) and Submit (hidden tests) in the sandbox."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interviewer.bootstrap import App
+from interviewer.runner import RunReport, run_code
+from interviewer.session import InterviewSession, SessionError
+
+STATUS_ICON = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "error": ":material/error:",
+               "timeout": ":material/timer_off:"}
+
+
+def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
+    q = session.current.question
+    spec = q.coding
+    st.markdown(f"**Editor** \u00b7 `{spec.signature}`")
+    with st.expander("Specification", expanded=False):
+        st.markdown(spec.statement)
+    key = f"code_{session.id}_{q.id}"
+    if key not in st.session_state:
+        st.session_state[key] = session.current.code or spec.starter_code
+    code = st.text_area("Your solution (Python)", key=key, height=340, label_visibility="collapsed")
+    c1, c2 = st.columns(2)
+    run = c1.button("Run example tests", key="run_code", icon=":material/play_arrow:", disabled=session.finished)
+    submit = c2.button("Submit (hidden tests)", key="submit_code", icon=":material/send:", type="primary",
+                       disabled=session.finished)
+    if run or submit:
+        which = "hidden" if submit else "visible"
+        with st.spinner("Running your code in the sandbox\u2026"):
+            report = run_code(spec, code, tests=which)
+        st.session_state[f"{key}_report"] = (which, report)
+        failed = [t.name for t in report.tests if t.status != "pass"]
+        try:
+            stream(session.submit_code(code, passed=report.passed, total=report.passed + report.failed,
+                                       hidden=submit, failed=failed))
+        except SessionError as exc:
+            st.session_state.error = str(exc)
+        st.rerun()
+    shown = st.session_state.get(f"{key}_report")
+    if shown:
+        which, report = shown
+        _render_report(which, report)
+
+
+def _render_report(which: str, report: RunReport) -> None:
+    total = report.passed + report.failed
+    label = "Hidden tests" if which == "hidden" else "Example tests"
+    if report.violations:
+        for v in report.violations:
+            st.error(v)
+    if report.error:
+        st.error(report.error)
+    st.markdown(f"**{label}: {report.passed} of {total} passed**")
+    for t in report.tests:
+        st.markdown(f"{STATUS_ICON[t.status]} `{t.name}` {t.status}" + (f" \u2014 {t.message}" if t.message else ""))
+    if report.stdout.strip():
+        with st.expander("Output"):
+            st.code(report.stdout[-4000:], language=None)
+    st.caption(f":material/shield: {report.sandbox.summary}")
