@@ -252,6 +252,8 @@ class InterviewSession:
         out = []
         for t in rec.turns:
             row = {"role": t.role, "kind": t.kind, "question_id": t.question_id, "text": t.text}
+            if t.kind == "code":
+                row["run"] = _parse_code_meta(t.probe_item)
             if include_private:
                 row["private_notes"] = t.private_notes
             out.append(row)

@@ -156,7 +156,10 @@ def render_turns(session: InterviewSession) -> None:
         else:
             with st.chat_message("user", avatar=":material/person:"):
                 if t["kind"] == "code":
-                    st.code(t["text"], language="python")
+                    run = t.get("run") or {}
+                    which = "hidden" if run.get("hidden") else "example"
+                    with st.expander(f"Code run: {run.get('passed', 0)} of {run.get('total', 0)} {which} tests passed"):
+                        st.code(t["text"], language="python")
                 else:
                     st.markdown(t["text"])
 
@@ -188,26 +191,18 @@ def render_error_and_retry(session: InterviewSession) -> None:
         st.error(err, icon=":material/error:")
 
 
-def handle_input(session: InterviewSession) -> None:
+def read_input(session: InterviewSession):
+    """The chat input (pinned to the bottom). Returns a reply stream to show after the transcript, or None.
+
+    The answer is saved before anything is drawn, so the transcript below already holds it.
+    """
     audio_ok = app.interviewer_model is not None and hasattr(app.interviewer_model, "transcribe")
-    draft = st.session_state.get("draft")
-    if draft is not None:
-        st.markdown("**Your spoken answer, transcribed.** Edit it, then send.")
-        text = st.text_area("Transcript", value=draft, key="draft_text", height=150)
-        c1, c2 = st.columns(2)
-        if c1.button("Send answer", type="primary", key="send_draft"):
-            st.session_state.pop("draft", None)
-            _submit(session, text)
-            st.rerun()
-        if c2.button("Discard", key="discard_draft"):
-            st.session_state.pop("draft", None)
-            st.rerun()
-        return
     value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
                           submit_mode="disable", accept_audio=audio_ok,
-                          disabled=session.finished or session.pending is not None)
+                          disabled=session.finished or session.pending is not None
+                          or st.session_state.get("draft") is not None)
     if not value:
-        return
+        return None
     text = value if isinstance(value, str) else (value.text or "")
     audio = None if isinstance(value, str) else getattr(value, "audio", None)
     if audio is not None and not text.strip():
@@ -215,20 +210,35 @@ def handle_input(session: InterviewSession) -> None:
             st.session_state.draft = app.interviewer_model.transcribe(audio.getvalue(), "answer.wav")
         except ModelError as exc:
             st.session_state.error = f"{exc} Type your answer instead."
+        return None
+    return _submit(session, text)
+
+
+def render_draft(session: InterviewSession):
+    """A spoken answer's transcript, editable before it is sent."""
+    draft = st.session_state.get("draft")
+    if draft is None:
+        return None
+    st.markdown("**Your spoken answer, transcribed.** Edit it, then send.")
+    text = st.text_area("Transcript", value=draft, key="draft_text", height=150)
+    c1, c2 = st.columns(2)
+    if c2.button("Discard", key="discard_draft"):
+        st.session_state.pop("draft", None)
         st.rerun()
-    _submit(session, text)
-    st.rerun()
+    if c1.button("Send answer", type="primary", key="send_draft"):
+        st.session_state.pop("draft", None)
+        return _submit(session, text)
+    return None
 
 
-def _submit(session: InterviewSession, text: str) -> None:
-    with st.chat_message("user", avatar=":material/person:"):
-        st.markdown(text)
+def _submit(session: InterviewSession, text: str):
     try:
         gen = session.submit(text)
     except SessionError as exc:
         st.session_state.error = str(exc)
-        return
-    _stream(gen)
+        return None
+    st.session_state.pop("error", None)
+    return gen
 
 
 def render_report(session: InterviewSession) -> None:
@@ -271,6 +281,7 @@ def render_interview(session: InterviewSession) -> None:
             render_turns(session)
         return
 
+    reply = read_input(session)
     practice = session.mode == "practice"
     coding = q is not None and q.coding is not None
     if coding:
@@ -281,6 +292,10 @@ def render_interview(session: InterviewSession) -> None:
         chat_col, side_col = st.container(), None
     with chat_col:
         render_turns(session)
+        reply = render_draft(session) or reply
+        if reply is not None:
+            _stream(reply)
+            st.rerun()
         render_error_and_retry(session)
         if session.finished:
             st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")
@@ -290,7 +305,6 @@ def render_interview(session: InterviewSession) -> None:
                 render_code_panel(session, app, stream=_stream)
             if practice:
                 render_practice_tools(session)
-    handle_input(session)
 
 
 session = _session()

@@ -54,7 +54,8 @@ def _render_report(which: str, report: RunReport) -> None:
         st.error(report.error)
     st.markdown(f"**{label}: {report.passed} of {total} passed**")
     for t in report.tests:
-        st.markdown(f"{STATUS_ICON[t.status]} `{t.name}` {t.status}" + (f" \u2014 {t.message}" if t.message else ""))
+        detail = f" \u2014 {t.message}" if t.message and t.status != "pass" else ""
+        st.markdown(f"{STATUS_ICON[t.status]} `{t.name}` {t.status}{detail}")
     if report.stdout.strip():
         with st.expander("Output"):
             st.code(report.stdout[-4000:], language=None)

@@ -1,0 +1,259 @@
+"""End to end in a real Chromium (Playwright driving /usr/bin/chromium) against the real app.
+
+The app runs as `streamlit run app.py` on 127.0.0.1, either against the suite's local
+OpenAI-compatible server (the real `openai` client over HTTP) or with no key at all.
+Screenshots are saved under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from interviewer.bank import load_bank
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed (make test installs it with apt-get)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningApp:
+    def __init__(self, tmp: Path, env_extra: dict[str, str]):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEWER_"))}
+        env.update({"INTERVIEWER_DB_URL": f"sqlite:///{tmp / 'app.db'}", "HOME": str(tmp)}, **env_extra)
+        self.log = open(tmp / "streamlit.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(self.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the app did not start: " + (tmp / "streamlit.log").read_text()[-2000:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def brain(body: dict):
+    """The local model server's replies: interviewer follow-ups (streamed) and judge verdicts (JSON)."""
+    messages = body.get("messages", [])
+    last = messages[-1]["content"] if messages else ""
+    if body.get("response_format"):
+        user = next(m["content"] for m in messages if m["role"] == "user")
+        ids = [i.strip() for i in user.rsplit("Return one entry for each of these ids:", 1)[1].split(",")]
+        answer = re.search(r"<<ANSWER-\w+>>\n(.*)\n<<END-ANSWER-\w+>>", user, re.S).group(1)
+        first = re.split(r"(?<=[.!?])\s+", answer.strip())[0]
+        return {"items": [{"id": i, "covered": k % 2 == 0 and len(first) > 10, "quote": first if k % 2 == 0 else ""}
+                          for k, i in enumerate(ids)]}
+    item = re.search(r'has not covered: "([^"]+)"', last)
+    topic = item.group(1) if item else "that"
+    return f"<notes>probe {topic}</notes>Let's dig into one part: how would you handle {topic.lower()}?"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def offline_app(tmp_path):
+    app = RunningApp(tmp_path, {})
+    yield app
+    app.stop()
+
+
+@pytest.fixture()
+def model_app(tmp_path, openai_server):
+    openai_server.set_handler(brain)
+    app = RunningApp(tmp_path, {"OPENAI_BASE_URL": openai_server.base_url, "INTERVIEWER_MODEL": "local-model",
+                                "INTERVIEWER_MAX_RETRIES": "0", "INTERVIEWER_TIMEOUT_S": "10"})
+    app.server = openai_server
+    yield app
+    app.stop()
+
+
+def _page(browser, width=1280, height=800):
+    ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def _shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _choose(page, index: int, option: str) -> None:
+    page.locator("div[data-testid=stSelectbox]").nth(index).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_timeout(400)
+
+
+def _start_question(page, url: str, kind: str, title: str, practice: bool = False) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Start interview").wait_for()
+    _choose(page, 0, kind)
+    _choose(page, 1, title)
+    if practice:
+        page.get_by_text("Practice: hints").click()
+    page.get_by_role("button", name="Start interview").click()
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+
+
+def _answer(page, text: str) -> None:
+    n = page.get_by_test_id("stChatMessage").count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    # the answer and the interviewer's reply both appear
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=stChatMessage]').length >= {n + 2}")
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    page.wait_for_timeout(300)
+
+
+DESIGN_ANSWERS = [
+    "First I would clarify requirements: how many users and items, the latency budget, and whether we optimise "
+    "watch time or engagement. Then I would collect user interactions such as clicks and watch history, plus content "
+    "metadata, and train a collaborative filtering model on them.",
+    "For a brand-new user with no history I would fall back to popular items and content-based recommendations from "
+    "onboarding preferences, and switch to collaborative filtering once interactions arrive.",
+    "I would run an A/B test with an experiment framework, tracking click-through rate and watch time as the north "
+    "star, and monitor engagement metrics and model performance in production.",
+]
+
+
+def _run_design_interview(page, app, *, tag: str) -> None:
+    _start_question(page, app.url, "System design", "Design a Recommendation System (hard)")
+    for answer in DESIGN_ANSWERS:
+        _answer(page, answer)
+        if page.get_by_text("end of the interview").count():
+            break
+    interviewer_turns = page.get_by_test_id("stChatMessage").filter(has_text="record_voice_over")
+    texts = interviewer_turns.all_inner_texts()
+    follow_ups = [t for t in texts if "?" in t and "Design a Recommendation System" not in t]
+    assert len(follow_ups) >= 2, texts
+    _shot(page, f"{tag}-chat")
+    page.get_by_role("button", name="End and score").click()
+    page.get_by_text("Your report").wait_for()
+    page.wait_for_timeout(1000)
+    assert page.locator("mark.evidence").count() >= 1  # evidence highlighted in the candidate's words
+
+
+def _review_and_export(page, app, tag: str) -> str:
+    if page.viewport_size["width"] >= 800:
+        page.get_by_role("link", name="Review").click()
+    else:  # on a phone the sidebar is collapsed: open the page by its URL
+        page.goto(f"{app.url}/review")
+    page.get_by_role("button", name="Export Markdown").wait_for()
+    page.wait_for_timeout(800)
+    _shot(page, f"{tag}-review")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export Markdown").click()
+    md = Path(info.value.path()).read_text()
+    assert "# Design a Recommendation System" in md and "## Scores" in md
+    return md
+
+
+def test_recommendation_design_interview_with_a_model(browser, model_app):
+    page = _page(browser)
+    _run_design_interview(page, model_app, tag="model")
+    assert page.get_by_text("LLM judge").count() >= 1
+    assert page.get_by_text("Offline estimate").count() == 0
+    assert page.get_by_text("notes").count() == 0  # private notes never reach the page
+    _shot(page, "model-report")
+    md = _review_and_export(page, model_app, "model")
+    assert "local-model" in md
+    streamed = [r for r in model_app.server.chat_requests if r.get("stream")]
+    assert len(streamed) >= 2
+    page.context.close()
+
+
+def test_recommendation_design_interview_offline(browser, offline_app):
+    page = _page(browser)
+    _run_design_interview(page, offline_app, tag="offline")
+    assert page.get_by_text("Offline estimate").count() >= 1
+    _shot(page, "offline-report-1280x800")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(1200)
+    _shot(page, "offline-report-390x844")
+    _review_and_export(page, offline_app, "offline")
+    page.context.close()
+
+
+def test_refresh_mid_interview_keeps_every_turn(browser, offline_app):
+    page = _page(browser)
+    _start_question(page, offline_app.url, "Technical", "What is regularization and why is it important? (medium)")
+    first = "Regularization is a way to make a model better when you train it on data."
+    _answer(page, first)
+    before = page.get_by_test_id("stChatMessage").all_inner_texts()
+    assert "iid=" in page.url
+    page.reload()
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    page.wait_for_timeout(800)
+    after = page.get_by_test_id("stChatMessage").all_inner_texts()
+    assert after == before and len(after) == 3
+    _shot(page, "refresh-resumed")
+    page.context.close()
+
+
+def test_coding_interview_end_to_end(browser, offline_app):
+    q = load_bank().get("knn-from-scratch")
+    page = _page(browser, 1280, 1000)
+    _start_question(page, offline_app.url, "Coding", "Implement K-Nearest Neighbors from scratch (medium)")
+    _answer(page, "Before coding I'd ask how ties are broken and what happens if k is larger than the data. My "
+                  "approach: compute the Euclidean distance to every training row, sort, take the k nearest and vote.")
+    editor = page.get_by_label("Your solution (Python)")
+    editor.fill(q.coding.reference_solution)
+    editor.press("Control+Enter")  # commit the text area's value
+    page.get_by_role("button", name="Run example tests").click()
+    page.get_by_text(re.compile(r"Example tests: (\d+) of \1 passed")).wait_for()
+    page.get_by_role("button", name="Submit (hidden tests)").click()
+    page.get_by_text(re.compile(r"Hidden tests: (\d+) of \1 passed")).wait_for()
+    assert page.get_by_text("separate process", exact=False).count() >= 1
+    _shot(page, "coding-ran")
+    page.get_by_role("button", name="End and score").click()
+    page.get_by_text("Your report").wait_for()
+    page.get_by_text(re.compile(r"^Hidden tests passed: (\d+) of \1$")).wait_for()
+    _shot(page, "coding-report")
+    page.context.close()
