@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from interviewer.bank import Bank
@@ -103,6 +101,9 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
 
     if score.design:
         st.markdown("**Design coverage** (0 missing, 1 named, 2 explained)")
+        import altair as alt  # imported here: only design reports need charts (keeps cold start fast)
+        import pandas as pd
+
         frame = pd.DataFrame({"item": [d.label for d in score.design],
                               "coverage": [DEPTH_VALUE[d.depth] for d in score.design],
                               "depth": [d.depth for d in score.design]})
