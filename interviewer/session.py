@@ -290,10 +290,8 @@ class InterviewSession:
         cost = None
         if usage is not None and self.cost_fn is not None:
             cost = self.cost_fn(getattr(self.model, "name", None), usage)
-        rec = self.store.get(self.id)
-        seq = len(rec.turns) + 1 if rec else 1
         self.store.add_turn(self.id, TurnRecord(
-            seq=seq, role=role, kind=kind, question_id=question.id, text=text, probe_item=probe_item,
+            seq=0, role=role, kind=kind, question_id=question.id, text=text, probe_item=probe_item,
             private_notes=notes, created_at=datetime.now(timezone.utc),
             model=getattr(self.model, "name", None) if usage else None,
             prompt_tokens=usage.prompt_tokens if usage else 0,

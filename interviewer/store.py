@@ -199,9 +199,12 @@ class Store:
             ))
         return iid
 
-    def add_turn(self, interview_id: str, turn: TurnRecord) -> None:
+    def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
+        """Append a turn (its `seq` is assigned here, in the same transaction) and return the seq."""
         with self.engine.begin() as conn:
-            conn.execute(insert(turns).values(interview_id=interview_id, **turn.model_dump()))
+            seq = (conn.execute(select(func.max(turns.c.seq)).where(turns.c.interview_id == interview_id))
+                   .scalar() or 0) + 1
+            conn.execute(insert(turns).values(interview_id=interview_id, **(turn.model_dump() | {"seq": seq})))
             values = {"updated_at": turn.created_at}
             if turn.prompt_tokens or turn.completion_tokens:
                 values["prompt_tokens"] = interviews.c.prompt_tokens + turn.prompt_tokens
@@ -209,6 +212,7 @@ class Store:
             if turn.cost_usd is not None:
                 values["cost_usd"] = func.coalesce(interviews.c.cost_usd, 0.0) + turn.cost_usd
             conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
+        return seq
 
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
                   cost_usd: float | None) -> None:

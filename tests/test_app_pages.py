@@ -218,3 +218,21 @@ def test_bank_page_through_navigation():
     at.switch_page("pages/question_bank.py").run()
     assert not at.exception
     assert len(at.expander) >= 34
+
+
+def test_spoken_answer_transcript_is_editable_before_sending(bank):
+    class VoiceModel(FunctionModel):
+        def transcribe(self, audio: bytes, filename: str) -> str:  # the adapter's transcription call
+            return "transcribed"
+
+    at = _start(_app(models=(VoiceModel(fn=lambda m, t: "Which penalty gives sparse weights?"), None)))
+    # What the page holds after a recording was transcribed (AppTest cannot record audio itself).
+    at.session_state["draft"] = "Regularization adds a penalty to the loss."
+    at.run()
+    assert at.chat_input(key="answer").disabled
+    at.text_area(key="draft_text").input("Regularization adds a penalty on the weights to the loss.").run()
+    at.button(key="send_draft").click().run()
+    assert not at.exception, at.exception
+    values = [m.value for m in at.markdown]
+    assert "Regularization adds a penalty on the weights to the loss." in values
+    assert "Which penalty gives sparse weights?" in values

@@ -126,6 +126,7 @@ def _shot(page, name: str) -> Path:
 
 def _choose(page, index: int, option: str) -> None:
     page.locator("div[data-testid=stSelectbox]").nth(index).click()
+    page.keyboard.type(option[:40])  # filter: long option lists are virtualised
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(400)
 
@@ -149,7 +150,20 @@ def _answer(page, text: str) -> None:
     # the answer and the interviewer's reply both appear
     page.wait_for_function(f"document.querySelectorAll('[data-testid=stChatMessage]').length >= {n + 2}")
     page.get_by_test_id("stChatInputTextArea").wait_for()
-    page.wait_for_timeout(300)
+    _settle(page)
+
+
+def _settle(page, quiet_ms: int = 800, timeout_s: float = 30) -> None:
+    """Wait until the app's script run is over: the chat transcript stops changing."""
+    deadline = time.time() + timeout_s
+    last, since = None, time.time()
+    while time.time() < deadline:
+        now = page.get_by_test_id("stChatMessage").all_inner_texts()
+        if now != last:
+            last, since = now, time.time()
+        elif (time.time() - since) * 1000 >= quiet_ms:
+            return
+        page.wait_for_timeout(100)
 
 
 DESIGN_ANSWERS = [
@@ -230,7 +244,7 @@ def test_refresh_mid_interview_keeps_every_turn(browser, offline_app):
     assert "iid=" in page.url
     page.reload()
     page.get_by_test_id("stChatInputTextArea").wait_for()
-    page.wait_for_timeout(800)
+    _settle(page)
     after = page.get_by_test_id("stChatMessage").all_inner_texts()
     assert after == before and len(after) == 3
     _shot(page, "refresh-resumed")
