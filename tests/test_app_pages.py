@@ -236,3 +236,14 @@ def test_spoken_answer_transcript_is_editable_before_sending(bank):
     values = [m.value for m in at.markdown]
     assert "Regularization adds a penalty on the weights to the loss." in values
     assert "Which penalty gives sparse weights?" in values
+
+
+def test_login_is_required_when_auth_is_configured():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "id", "client_secret": "secret",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.chat_input

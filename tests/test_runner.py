@@ -461,3 +461,34 @@ def test_report_json_shape():
     assert data["tests"][0] == {"name": "small", "status": "fail", "message": data["tests"][0]["message"]}
     assert set(data["tests"][1]) == {"name", "status", "message"}
     assert data["sandbox"]["summary"]
+
+
+def test_cli_run_code_json(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    spec = Question.model_validate(yaml.safe_load((root / "question_bank/coding/knn-from-scratch.yaml").read_text()))
+    good = tmp_path / "good.py"
+    good.write_text(spec.coding.reference_solution)
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sklearn\n" + spec.coding.reference_solution)
+    loop = tmp_path / "loop.py"
+    loop.write_text("def knn_predict(X_train, y_train, X_test, k):\n    while True:\n        pass\n")
+
+    def run(path):
+        out = subprocess.run([sys.executable, "-m", "interviewer", "run-code", "--question", "knn-from-scratch",
+                              "--solution", str(path), "--json"], cwd=root, capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr  # judged, whatever the candidate's code did
+        return json.loads(out.stdout)
+
+    data = run(good)
+    assert set(data) == {"question_id", "passed", "failed", "tests", "violations", "sandbox"}
+    assert data["failed"] == 0 and data["passed"] == len(data["tests"]) > 0
+    assert all(set(t) == {"name", "status", "message"} for t in data["tests"])
+    violated = run(bad)
+    assert violated["violations"] and violated["passed"] == 0
+    looped = run(loop)
+    assert {t["status"] for t in looped["tests"]} == {"timeout"}

@@ -59,7 +59,7 @@ def current_user() -> str:
     if not auth:
         return settings.user
     user = st.user
-    if not user.is_logged_in:
+    if not user.get("is_logged_in", False):
         st.title("Interviewer")
         st.write("Sign in to practise and to see your saved interviews.")
         st.button("Sign in", on_click=st.login, type="primary")
