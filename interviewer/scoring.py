@@ -89,6 +89,14 @@ PRINCIPLE_MARKERS = {
     "Customer Obsession": ["customer", "user trust", "users", "explainab", "customer feedback"],
     "Deliver Results": ["deadline", "delivered", "on time", "met the", "launched", "shipped on"],
     "Learn and Be Curious": ["learn", "curious", "experimented", "new technique", "paper", "read about", "explored"],
+    "Ownership": ["ownership", "owned", "nobody owned", "took it on", "on my own", "long term", "long-term"],
+    "Earn Trust": ["trust", "admitted", "transparent", "corrected", "credibility", "candid", "listened"],
+    "Have Backbone; Disagree and Commit": ["disagree", "pushed back", "committed", "commit", "objected",
+                                           "escalated", "made my case"],
+    "Invent and Simplify": ["simplif", "replaced", "single model", "one global", "removed", "simpler"],
+    "Insist on the Highest Standards": ["standard", "quality bar", "bar", "would not ship", "delay", "rigor",
+                                        "rigour"],
+    "Think Big": ["platform", "vision", "company-wide", "across teams", "roadmap", "reused", "bigger"],
 }
 
 _QUANT_RE = re.compile(r"\d|%|\$|\bpercent\b|\bhalf\b|\bdoubl|\btripl|\b\d+x\b|\bfold\b", re.I)

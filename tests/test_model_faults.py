@@ -1,0 +1,419 @@
+"""Issue 5 acceptance: model faults through the whole engine, with the REAL adapter over real HTTP.
+
+`OpenAIChatModel` (interviewer.llm) talks to the local OpenAI-compatible server of
+tests/openai_server.py; the app is built with `build_app` from `load_settings(env=...)`.
+For each fault kind: no lost turn (the candidate's answer is in the store after the
+failure), a clear message (one plain line: no traceback, no key), and recovery on
+retry (the interviewer) or an offline score labelled with `fallback_reason` (the judge),
+after which the LLM judge scores again. Also: the API key never reaches the database,
+the exports, the transcript or the logs; and the CLI end to end with a model server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from interviewer import cli
+from interviewer.bank import load_bank
+from interviewer.bootstrap import build_app
+from interviewer.config import load_settings
+from interviewer.errors import ModelError
+from interviewer.llm import OpenAIChatModel
+from interviewer.report import export, transcript_json
+from interviewer.scoring import OfflineJudge
+from interviewer.session import SessionError
+from interviewer.store import Store
+from tests.openai_server import default_handler
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_SECRETS = Path("/nonexistent/secrets.toml")
+KEY = f"sk-leakcheck-{uuid.uuid4().hex}"  # a unique marker: it must never be written anywhere
+WEAK = "Regularization is a way to make a model better when you train it on data."
+NOTES = "<notes>Probe the weights.</notes>"
+FOLLOW_UP = ("Interesting. What would happen to the individual weights of a linear model under each kind of "
+             "penalty, and how would you choose how strong the penalty is?")
+SECOND = "Suppose the penalty is far too strong: what would you see in the training and validation curves?"
+
+_ANSWER_RE = re.compile(r"<<ANSWER-(\w+)>>\n(.*)\n<<END-ANSWER-\1>>", re.S)
+_IDS_RE = re.compile(r"Return one entry for each of these ids: (.+)")
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank()
+
+
+def judge_verdict(body: dict, bank) -> dict | None:
+    """A sensible verdict for a judge request: the offline matcher's decisions, quoting the answer verbatim."""
+    text = next((m["content"] for m in body.get("messages", [])
+                 if m.get("role") == "user" and "<<ANSWER-" in str(m.get("content"))), None)
+    if text is None:
+        return None
+    answer = _ANSWER_RE.search(text).group(2)
+    ids = [x.strip() for x in _IDS_RE.search(text).group(1).split(",")]
+    q = max((q for q in bank.questions.values() if q.prompt in text and [i.id for i in q.rubric] == ids),
+            key=lambda q: len(q.prompt))
+    score = OfflineJudge().score(q, answer)
+    found = {i.id: i for i in score.items + score.misconceptions}
+    items = []
+    for item_id in ids:
+        v = found.get(item_id)
+        covered = bool(v and v.covered and v.evidence)
+        items.append({"id": item_id, "covered": covered, "quote": v.evidence if covered else ""})
+    return {"items": items}
+
+
+def make_handler(bank, follow_ups=(FOLLOW_UP, SECOND)):
+    """Interviewer text (with private notes) for streaming requests, a judge verdict for structured ones.
+
+    The n-th follow-up on a question (counted from the interviewer turns the request carries) is
+    `follow_ups[n]`, so a retried request gets the same text as the one that failed.
+    """
+
+    def handler(body: dict):
+        if body.get("stream"):
+            asked = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+            return NOTES + follow_ups[min(max(asked - 1, 0), len(follow_ups) - 1)]
+        verdict = judge_verdict(body, bank)
+        return verdict if verdict is not None else default_handler(body)
+
+    return handler
+
+
+def settings_for(base_url: str, db: Path, **extra: str):
+    env = {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": KEY,
+        "INTERVIEWER_MAX_RETRIES": "0",
+        "INTERVIEWER_TIMEOUT_S": "1",
+        "INTERVIEWER_DB_URL": f"sqlite:///{db}",
+        **extra,
+    }
+    return load_settings(env=env, secrets_path=NO_SECRETS)
+
+
+def app_for(server, db: Path, bank, **extra: str):
+    app = build_app(settings_for(server if isinstance(server, str) else server.base_url, db, **extra), bank=bank)
+    assert isinstance(app.interviewer_model, OpenAIChatModel) and isinstance(app.judge_model, OpenAIChatModel)
+    return app
+
+
+def stored(db: Path, interview_id: str) -> list[tuple[str, str, str]]:
+    """(role, kind, text) of every saved turn, read through a brand-new store (what survives a crash)."""
+    store = Store(f"sqlite:///{db}")
+    try:
+        return [(t.role, t.kind, t.text) for t in store.get(interview_id).turns]
+    finally:
+        store.engine.dispose()
+
+
+def assert_plain(message: str) -> None:
+    """A message fit for a person: one short line, no traceback, no exception names, no JSON, no key."""
+    assert message and message == message.strip() and "\n" not in message, repr(message)
+    assert len(message) <= 240, message
+    assert message[0].isupper() and message.endswith((".", "?")), message
+    for bad in ("Traceback", "Error code", "{", "}", "File \"", "httpx", "openai."):
+        assert bad not in message, message
+    assert not re.search(r"\b[A-Z][A-Za-z]+(Error|Exception)\b", message), message
+    assert KEY not in message and "sk-" not in message, message
+
+
+def _say(session, text: str) -> str:
+    return "".join(session.submit(text))
+
+
+# --------------------------------------------------------------------------- the interviewer's faults
+
+
+@pytest.mark.parametrize(("fault", "kind"), [
+    ("429", "rate_limited"),
+    ("500", "server_error"),
+    ("timeout", "timeout"),
+    ("stream_cut", "stream_interrupted"),
+])
+def test_interviewer_fault_keeps_the_answer_says_so_plainly_and_retry_recovers(
+        openai_server, tmp_path, bank, fault, kind):
+    openai_server.set_handler(make_handler(bank))
+    openai_server.timeout_sleep_s = 2.5  # > INTERVIEWER_TIMEOUT_S=1
+    db = tmp_path / "faults.db"
+    app = app_for(openai_server, db, bank)
+    s = app.start([bank.get("regularization"), bank.get("bias-variance-tradeoff")])
+
+    openai_server.inject(fault)
+    shown: list[str] = []
+    with pytest.raises(ModelError) as err:
+        for chunk in s.submit(WEAK):
+            shown.append(chunk)
+    assert err.value.kind == kind
+    message = str(err.value)
+    assert_plain(message)
+    assert s.last_error == message
+
+    # No lost turn: the answer is committed, and nothing half-said by the interviewer is.
+    assert stored(db, s.id) == [("interviewer", "question", bank.get("regularization").prompt),
+                                ("candidate", "answer", WEAK)]
+    if fault == "stream_cut":
+        partial = "".join(shown)
+        assert partial and FOLLOW_UP.startswith(partial) and partial != FOLLOW_UP  # the user saw part of it
+        # What the session streamed never includes the private notes. (The adapter's own `err.partial` does:
+        # it strips only <think> blocks, so nothing may show `partial` to the candidate.)
+        assert "Probe the weights" not in partial and "<notes>" not in partial
+        assert err.value.partial.endswith(partial)
+    else:
+        assert shown == []
+    assert s.pending is not None and not s.awaiting_answer
+    with pytest.raises(SessionError, match="retry"):
+        s.submit("A second answer before the interviewer replied.")
+
+    # Recovery: the owed follow-up, phrased by the model, once.
+    assert "".join(s.retry()) == FOLLOW_UP
+    assert s.awaiting_answer and s.last_error is None
+    turns = stored(db, s.id)
+    assert [(r, k) for r, k, _ in turns] == [("interviewer", "question"), ("candidate", "answer"),
+                                             ("interviewer", "follow_up")]
+    assert turns[-1][2] == FOLLOW_UP
+    assert s.transcript(include_private=True)[-1]["private_notes"] == "Probe the weights."
+    # ... and the interview goes on through the model.
+    assert _say(s, "It shrinks them, I think, and it depends on the data.") == SECOND
+    assert sum(1 for r in openai_server.chat_requests if r.get("stream")) == 3
+
+
+def test_connection_refused_then_a_working_server_resumes_the_interview(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    db = tmp_path / "refused.db"
+    down = app_for(openai_server.refused_base_url, db, bank)
+    s = down.start([bank.get("regularization"), bank.get("model-drift")])
+    with pytest.raises(ModelError) as err:
+        _say(s, WEAK)
+    assert err.value.kind == "connection"
+    assert_plain(str(err.value))
+    assert "127.0.0.1" in str(err.value)  # says which server
+    assert stored(db, s.id)[-1] == ("candidate", "answer", WEAK)
+    with pytest.raises(ModelError):  # still down: retrying fails the same way, and loses nothing
+        "".join(s.retry())
+    assert [k for _, k, _ in stored(db, s.id)] == ["question", "answer"]
+    assert openai_server.chat_requests == []
+
+    up = app_for(openai_server, db, bank)  # e.g. the app restarted with the server running
+    r = up.resume(s.id)
+    assert r.pending is not None and not r.awaiting_answer
+    assert "".join(r.retry()) == FOLLOW_UP
+    assert [k for _, k, _ in stored(db, s.id)] == ["question", "answer", "follow_up"]
+
+
+def test_a_transient_429_is_retried_by_the_client_without_bothering_the_candidate(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / "r.db", bank, INTERVIEWER_MAX_RETRIES="2")
+    s = app.start([bank.get("regularization")])
+    openai_server.inject("429", times=1)
+    assert _say(s, WEAK) == FOLLOW_UP
+    assert len(openai_server.chat_requests) == 2
+
+
+# --------------------------------------------------------------------------- the judge's faults
+
+GOOD_ANSWER = (
+    "Regularization adds a penalty on the size of the weights to the training loss, which reduces overfitting "
+    "by trading a little bias for lower variance. L1 regularization adds the sum of absolute weights and drives "
+    "some weights to exactly zero, so it gives sparse models and acts as feature selection. L2 regularization adds "
+    "the sum of squared weights and shrinks all weights smoothly towards zero. The strength lambda is a "
+    "hyperparameter that I would tune with cross-validation."
+)
+
+
+@pytest.mark.parametrize(("fault", "times", "kind"), [
+    ("invalid_json", None, "invalid_output"),  # every reply invalid (the adapter's own retry included)
+    ("refusal", 1, "refusal"),
+    ("length", 1, "truncated"),
+])
+def test_judge_fault_falls_back_to_the_offline_score_then_the_llm_judges_again(
+        openai_server, tmp_path, bank, fault, times, kind):
+    openai_server.set_handler(make_handler(bank))
+    db = tmp_path / "judge.db"
+    app = app_for(openai_server, db, bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    _say(s, GOOD_ANSWER)
+    answer_turns = [t for t in stored(db, s.id) if t[1] == "answer"]
+    assert answer_turns == [("candidate", "answer", GOOD_ANSWER)]
+
+    openai_server.inject(fault, times=times)
+    [fallback] = s.score()
+    assert fallback.judge == "offline" and fallback.estimate
+    assert fallback.fallback_reason and fallback.fallback_reason.endswith("The offline estimate is shown instead.")
+    assert_plain(fallback.fallback_reason)
+    assert fallback.score == OfflineJudge().score(q, GOOD_ANSWER).score
+    rec = app.store.get(s.id)
+    assert rec.status == "scored"
+    assert rec.results[0]["judge"] == "offline" and rec.results[0]["fallback_reason"] == fallback.fallback_reason
+    assert [t for t in stored(db, s.id) if t[1] == "answer"] == answer_turns  # nothing lost
+
+    openai_server.clear_faults()
+    [judged] = s.score()  # a re-score, with the fault gone
+    assert judged.judge == "llm" and not judged.estimate and judged.fallback_reason is None
+    assert judged.model == app.judge_model.name
+    covered = [i for i in judged.items if i.covered]
+    assert covered and all(i.evidence and i.evidence in GOOD_ANSWER for i in covered)
+    rec = app.store.get(s.id)
+    assert rec.results[0]["judge"] == "llm" and "fallback_reason" not in rec.results[0]
+    assert rec.prompt_tokens > 0
+    assert [t for t in stored(db, s.id) if t[1] == "answer"] == answer_turns
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (scoring/llm): two invalid JSON replies in a row do not make the judge fall back: the adapter "
+    "already retries once (OpenAIChatModel.parse), then LLMJudge._ask retries the whole parse again on "
+    "invalid_output, so a broken model costs 4 requests per question and 'invalid twice' is judged by the "
+    "third reply. Fix: in LLMJudge._ask re-ask on invalid_output only when the model did not retry itself "
+    "(e.g. only for the fake's InvalidOutput with `.detail`), keeping the re-ask for unknown/missing ids."))
+def test_judge_falls_back_after_two_invalid_json_replies(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / "twice.db", bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    _say(s, GOOD_ANSWER)
+    before = len(openai_server.chat_requests)
+    openai_server.inject("invalid_json", times=2)
+    [result] = s.score()
+    assert len(openai_server.chat_requests) - before == 2
+    assert result.judge == "offline" and result.fallback_reason
+
+
+def test_a_judge_fault_on_one_question_does_not_spoil_the_others(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / "mixed.db", bank)
+    reg, drift = bank.get("regularization"), bank.get("model-drift")
+    s = app.start([reg, drift])
+    _say(s, reg.reference_answer)
+    _say(s, drift.reference_answer)
+    assert s.finished
+    openai_server.inject("refusal", times=1)  # only the first judge call is refused
+    first, second = s.score()
+    assert first.judge == "offline" and first.fallback_reason
+    assert second.judge == "llm" and second.fallback_reason is None
+
+
+# --------------------------------------------------------------------------- the API key
+
+
+def test_the_api_key_never_reaches_the_database_exports_transcript_or_logs(
+        openai_server, tmp_path, bank, caplog, capsys, monkeypatch):
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "interviewer.db"
+    monkeypatch.setenv("INTERVIEWER_DB_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, db, bank)
+    s = app.start([bank.get("regularization"), bank.get("model-drift")])
+    messages = []
+    # Every fault on the way, the 401 (whose body echoes the key it got, as OpenAI's does) included.
+    steps = [("401", WEAK), ("429", "It depends on the data, I think."), (None, "Maybe, I am not sure."),
+             ("stream_cut", "Models drift when the data changes, so I would retrain them sometimes.")]
+    for fault, answer in steps:
+        if fault is None:
+            assert bank.get("model-drift").prompt in _say(s, answer)
+            continue
+        openai_server.inject(fault)
+        with pytest.raises(ModelError) as err:
+            _say(s, answer)
+        messages.append(str(err.value))
+        assert "".join(s.retry()) in (FOLLOW_UP, SECOND)
+    assert len(messages) == 3
+    _say(s, bank.get("model-drift").reference_answer)
+    openai_server.inject("invalid_json", times=None)
+    fallback = s.score()
+    openai_server.clear_faults()
+    judged = s.score()
+    assert fallback[0].fallback_reason and judged[0].judge == "llm"
+    assert openai_server.headers[0]["authorization"] == f"Bearer {KEY}"  # the key was really in play
+
+    rec = app.store.get(s.id)
+    texts = {
+        "messages": "\n".join(messages + [f.fallback_reason or "" for f in fallback]),
+        "transcript": json.dumps(s.transcript(include_private=True)),
+        "transcript_json": json.dumps(transcript_json(rec)),
+        "record": rec.model_dump_json(),
+        "settings": f"{app.settings!r} {app.settings} {app.settings.describe()} {app.interviewer_model!r}",
+    }
+    for fmt in ("md", "json"):
+        out = tmp_path / f"export.{fmt}"
+        assert cli.main(["transcripts", "export", s.id, "--format", fmt, "-o", str(out)]) == 0
+        texts[f"export_{fmt}"] = out.read_text(encoding="utf-8")
+        texts[f"export_{fmt}_direct"] = export(rec, fmt)
+    assert cli.main(["transcripts", "show", s.id, "--json"]) == 0
+    captured = capsys.readouterr()
+    texts["cli_output"] = captured.out + captured.err
+    texts["logs"] = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    assert "model call failed (auth)" in texts["logs"]  # the adapter's log was captured
+    assert "private: " not in texts["export_md"] and "Probe the weights" not in texts["export_json"]
+
+    for name, text in texts.items():
+        assert KEY not in text, f"the API key leaked into {name}"
+        assert KEY[len("sk-leakcheck-"):] not in text, f"part of the API key leaked into {name}"
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert db in files
+    for path in files:  # the database (and any journal), the exports
+        assert KEY.encode() not in path.read_bytes(), f"the API key leaked into {path.name}"
+
+
+# --------------------------------------------------------------------------- the CLI, end to end
+
+
+def _cli(args: list[str], server, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY=KEY, INTERVIEWER_MAX_RETRIES="0",
+               INTERVIEWER_TIMEOUT_S="20", INTERVIEWER_DB_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+               INTERVIEWER_BLOCK_REMOTE_MODELS="1")
+    return subprocess.run([sys.executable, "-m", "interviewer", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=90)
+
+
+def test_cli_interview_loop_with_the_model_server(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    answers = tmp_path / "answers.txt"
+    generic = ("I would start by clarifying the goal and the constraints, then pick a simple baseline, measure it "
+               "offline with a held-out set, and iterate on the biggest source of error.")
+    answers.write_text("\n---\n".join([GOOD_ANSWER] + [generic] * 14), encoding="utf-8")
+    out = _cli(["interview", "--loop", "ml-engineer-onsite", "--answers", str(answers), "--json"], openai_server,
+               tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    asked = [t for t in data["turns"] if t["role"] == "interviewer" and t["question_id"]]
+    questions = list(dict.fromkeys(t["question_id"] for t in data["turns"]))
+    assert len(questions) >= 2 and asked
+    follow_ups = [t for t in data["turns"] if t["text"] == FOLLOW_UP]
+    assert follow_ups, "no follow-up was phrased by the model"
+    assert [r["question_id"] for r in data["results"]] == questions
+    assert all(r["judge"] == "llm" and not r["estimate"] and "fallback_reason" not in r for r in data["results"])
+    assert any(r.get("question_id") and r["score"] > 0 for r in data["results"])
+    assert any(r.get("stream") for r in openai_server.chat_requests)
+    assert any((r.get("response_format") or {}).get("type") == "json_schema" for r in openai_server.chat_requests)
+    assert "model: gpt-4o-mini" in out.stderr
+    assert KEY not in out.stdout + out.stderr
+
+
+def test_cli_score_with_the_llm_judge(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    answer = tmp_path / "answer.txt"
+    answer.write_text(GOOD_ANSWER, encoding="utf-8")
+    out = _cli(["score", "--question", "regularization", "--answer-file", str(answer), "--judge", "llm", "--json"],
+               openai_server, tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["judge"] == "llm" and data["estimate"] is False and "fallback_reason" not in data
+    assert data["question_id"] == "regularization" and data["score"] >= 70 and data["band"] == "strong"
+    covered = [i for i in data["items"] if i["covered"]]
+    assert covered and all(i["evidence"] in GOOD_ANSWER for i in covered)
+    assert len(openai_server.chat_requests) == 1
+    assert KEY not in out.stdout + out.stderr
