@@ -29,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
 from interviewer import scoring, session as session_mod, store as store_mod  # noqa: E402
 from interviewer.bank import load_bank  # noqa: E402
 from interviewer.bootstrap import build_app  # noqa: E402
@@ -106,7 +109,7 @@ class ModelClock:
         return gen()
 
 
-def run_interview(bank, plan, turns: int, db_dir: Path, *, timed: Timed | None = None):
+def run_interview(bank, plan, turns: int, db_dir: Path):
     """One interview of `turns` submits; returns per-submit engine times (s) and the model's calls."""
     clock = ModelClock()
     settings = load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{db_dir / 'bench.db'}"},
@@ -149,47 +152,49 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:  # warm-up (imports, prompt templates, vocabularies)
         run_interview(bank, plan, args.turns, Path(tmp))
 
-    all_times: list[float] = []
-    by_turn: dict[int, list[float]] = defaultdict(list)
-    model_calls = 0
-    kinds: list[str] = []
-    wall = time.perf_counter()
-    for _ in range(args.interviews):
-        with tempfile.TemporaryDirectory() as tmp:
-            times, kinds, calls = run_interview(bank, plan, args.turns, Path(tmp))
-        model_calls += calls
-        all_times += times
-        for i, t in enumerate(times, start=1):
-            by_turn[i].append(t)
-    wall = time.perf_counter() - wall
+    def measure() -> tuple[float, float]:
+        all_times: list[float] = []
+        by_turn: dict[int, list[float]] = defaultdict(list)
+        model_calls = 0
+        kinds: list[str] = []
+        wall = time.perf_counter()
+        for _ in range(args.interviews):
+            with tempfile.TemporaryDirectory() as tmp:
+                times, kinds, calls = run_interview(bank, plan, args.turns, Path(tmp))
+            model_calls += calls
+            all_times += times
+            for i, t in enumerate(times, start=1):
+                by_turn[i].append(t)
+        wall = time.perf_counter() - wall
+        med, p95 = statistics.median(all_times) * 1000, pct(all_times, 95) * 1000
+        print(f"  median {med:.2f} ms, p95 {p95:.2f} ms, max {max(all_times) * 1000:.2f} ms per submit "
+              f"({args.interviews} interviews x {args.turns} submits, {wall:.1f} s)")
+        early = [t for i in range(1, 6) for t in by_turn[i]]
+        late = [t for i in range(args.turns - 4, args.turns + 1) for t in by_turn[i]]
+        print(f"  growth: turns 1-5 median {statistics.median(early) * 1000:.2f} ms, "
+              f"turns {args.turns - 4}-{args.turns} median {statistics.median(late) * 1000:.2f} ms")
+        follow = [t for i in range(1, args.turns + 1) for t in by_turn[i] if kinds[i - 1] == "follow_up"]
+        new_q = [t for i in range(1, args.turns + 1) for t in by_turn[i] if kinds[i - 1] == "question"]
+        print(f"  by reply: {len(follow) // args.interviews} model follow-ups per interview, median "
+              f"{statistics.median(follow) * 1000:.2f} ms; {len(new_q) // args.interviews} next questions, "
+              f"median {statistics.median(new_q) * 1000:.2f} ms")
+        return med, p95
 
-    med, p95 = statistics.median(all_times) * 1000, pct(all_times, 95) * 1000
-    verdict = "meets" if med <= 2.0 else "MISSES"
-    print(f"Engine time per submit: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(all_times) * 1000:.2f} ms "
-          f"-> {verdict} the <= 2 ms median aim")
-    print(f"  measured: {args.interviews} interviews x {args.turns} submits on SQLite in a temp dir "
-          f"({len(plan)}-question technical plan; {model_calls // args.interviews} model follow-ups and "
-          f"{kinds.count('question')} new questions per interview), from submit() until its reply is fully "
-          f"streamed, minus the time inside the fake model; {wall:.1f} s in all")
-    early = [t for i in range(1, 6) for t in by_turn[i]]
-    late = [t for i in range(args.turns - 4, args.turns + 1) for t in by_turn[i]]
-    print(f"  growth: median of turns 1-5 {statistics.median(early) * 1000:.2f} ms, "
-          f"turns {args.turns - 4}-{args.turns} {statistics.median(late) * 1000:.2f} ms")
-    follow = [t for i in range(1, args.turns + 1) for t in by_turn[i] if kinds[i - 1] == "follow_up"]
-    new_q = [t for i in range(1, args.turns + 1) for t in by_turn[i] if kinds[i - 1] == "question"]
-    if follow and new_q:
-        print(f"  by reply: follow-up (model) median {statistics.median(follow) * 1000:.2f} ms, "
-              f"next question median {statistics.median(new_q) * 1000:.2f} ms")
+    print(f"Engine time per submit, fake model excluded ({len(plan)}-question technical plan, SQLite in a temp dir; "
+          f"timed from submit() until the reply is fully streamed, minus the time inside the fake model):")
+    print("As shipped (the store's SQLite settings: WAL journal, synchronous=NORMAL, statements built once):")
+    med, _ = measure()
+    print(f"  -> {'meets' if med <= 2.0 else 'MISSES'} the <= 2 ms median aim")
 
-    # Where the time goes: the engine's parts, timed around one more interview.
+    # Where the time goes (as shipped): the engine's parts, timed around one more interview.
     timed = Timed()
     timed.wrap(store_mod.Store, "get", "Store.get (reload the whole interview)")
     timed.wrap(store_mod.Store, "add_turn", "Store.add_turn (commit a turn)")
     timed.wrap(scoring.OfflineJudge, "score", "OfflineJudge.score (coverage check)")
-    timed.wrap(session_mod.InterviewSession, "_interviewer_messages", "build the model's messages (incl. a Store.get)")
+    timed.wrap(session_mod.InterviewSession, "_interviewer_messages", "build the model's messages (from memory)")
     timed.wrap(session_mod, "render", "prompts.render (templates)")
     with tempfile.TemporaryDirectory() as tmp:
-        times, _, _ = run_interview(bank, plan, args.turns, Path(tmp), timed=timed)
+        times, _, _ = run_interview(bank, plan, args.turns, Path(tmp))
     timed.restore()
     engine = sum(times)
     print(f"  breakdown over one {args.turns}-submit interview (engine time {engine * 1000:.1f} ms; "

@@ -537,10 +537,12 @@ class OpenAIChatModel:
                         ),
                     },
                 ]
-        raise self._fail(
+        err = self._fail(
             "invalid_output",
             "The model's reply was not in the expected format, even after one retry; try again or use a stronger model.",
         )
+        err.retried = True  # callers must not ask again: this adapter already re-asked with the error
+        raise err
 
     # ------------------------------------------------------------ extras
 

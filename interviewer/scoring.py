@@ -431,7 +431,7 @@ class LLMJudge:
                 verdict = self.model.parse(messages, JudgeVerdict)
             except ModelError as exc:
                 self._count()
-                if exc.kind != "invalid_output" or attempt == 1:
+                if exc.kind != "invalid_output" or attempt == 1 or getattr(exc, "retried", False):
                     raise
                 problem = str(getattr(exc, "detail", None) or exc)
                 continue

@@ -92,6 +92,7 @@ class QuestionState:
     hints: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     coverage: Score | None = None
+    last_interviewer: str = ""  # the interviewer's last words on this question (for the model's context)
     code: str | None = None  # the latest code the candidate ran or submitted
     code_results: dict | None = None  # {"passed", "total", "hidden", "failed": [names]} of the latest run
 
@@ -212,6 +213,8 @@ class InterviewSession:
             elif not self.states:
                 continue
             st = self.states[-1]
+            if t.kind in ("question", "follow_up"):
+                st.last_interviewer = t.text
             if t.kind == "follow_up":
                 st.follow_ups += 1
                 if t.probe_item:
@@ -300,6 +303,8 @@ class InterviewSession:
         ))
         if usage is not None:
             self.usage = self.usage + usage
+        if role == "interviewer" and kind in ("question", "follow_up") and self.states:
+            self.states[-1].last_interviewer = text
 
     def _ask_question(self, q: Question, preface: str = "") -> str:
         text = (preface + "\n\n" if preface else "") + q.prompt
@@ -476,26 +481,37 @@ class InterviewSession:
         self.last_error = None
 
     def _interviewer_messages(self, action: Action) -> list[Message]:
-        """A stable prefix (persona, rules, question, rubric) plus a bounded window of recent turns."""
+        """A flat context: a stable prefix (persona, rules, question, rubric), the interviewer's last turn and the
+        candidate's last answer, and the follow-up to phrase. Older turns are summarised as the list of
+        follow-ups already asked, so prompt size does not grow with the interview."""
         q = action.question
+        st = self.current
         rubric = "\n".join(f"- {i.label}" for i in q.scorable_items)
         system = render("interviewer_system", mode=self.mode, kind=q.kind.value, title=q.title,
                         question=q.prompt, rubric=rubric)
-        rec = self.store.get(self.id)
-        recent = [t for t in rec.turns if t.question_id == q.id and t.kind in ("question", "follow_up", "answer")]
         msgs = [Message(role="system", content=system)]
-        for t in recent[-RECENT_TURNS:]:
-            msgs.append(Message(role="assistant" if t.role == "interviewer" else "user", content=t.text))
-        if st_code := self.current.code:
-            msgs.append(Message(role="user", content=f"(The candidate's current code)\n```python\n{st_code}\n```"))
+        if st.last_interviewer:
+            msgs.append(Message(role="assistant", content=st.last_interviewer))
+        if st.answers:
+            msgs.append(Message(role="user", content=st.answers[-1]))
+        if st.code:
+            msgs.append(Message(role="user", content=f"(The candidate's current code)\n```python\n{st.code}\n```"))
         if action.target:
             label, when = action.target, action.target
         else:
             target = q.item(action.probe_item)
             label, when = target.label, target.covered_when
+        asked = ", ".join(self._probe_label(q, p) for p in st.probes_asked) or "none yet"
         msgs.append(Message(role="system", content=render(
-            "interviewer_follow_up", item=label, covered_when=when, probe=action.probe_text)))
+            "interviewer_follow_up", item=label, covered_when=when, probe=action.probe_text, asked=asked)))
         return msgs
+
+    @staticmethod
+    def _probe_label(q: Question, item_id: str) -> str:
+        try:
+            return q.item(item_id).label
+        except KeyError:
+            return item_id.replace("-", " ")
 
     # ------------------------------------------------------------------ practice helpers
     def hint(self, level: HintLevel) -> str:

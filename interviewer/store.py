@@ -16,9 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
+    JSON, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
     func, insert, inspect, select, text, update,
 )
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,7 +55,7 @@ turns = Table(
     Column("kind", String(20), nullable=False),  # question | follow_up | answer | hint | model_answer | notice | code
     Column("question_id", String(100), nullable=False),
     Column("text", Text, nullable=False),
-    Column("probe_item", String(100)),
+    Column("probe_item", Text),  # the probed rubric item, hint level, or a code run's summary
     Column("private_notes", Text),  # the interviewer's own notes: never shown to the candidate
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("model", String(200)),
@@ -89,7 +90,38 @@ def _m2_turn_index(engine: Engine) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_turns_interview_seq ON turns (interview_id, seq)"))
 
 
-MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index]
+def _m3_wide_probe_item_unique_seq(engine: Engine) -> None:
+    """probe_item holds a code run's summary (failing test names): TEXT; and one seq per turn."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE turns ALTER COLUMN probe_item TYPE TEXT"))
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_turns_interview_seq ON turns (interview_id, seq)"))
+
+
+MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index, _m3_wide_probe_item_unique_seq]
+
+
+# Statements built once (with bind parameters): building them per call costs more than the write itself.
+_TOUCH_INTERVIEW = (
+    update(interviews).where(interviews.c.id == bindparam("iid")).values(
+        updated_at=bindparam("b_created_at"),
+        prompt_tokens=interviews.c.prompt_tokens + bindparam("add_prompt"),
+        completion_tokens=interviews.c.completion_tokens + bindparam("add_completion"),
+        # no cost for this turn (NULL) keeps the total as it is
+        cost_usd=func.coalesce(func.coalesce(interviews.c.cost_usd, 0.0) + cast(bindparam("add_cost"), Float),
+                               interviews.c.cost_usd),
+    )
+)
+_TURN_FIELDS = ("role", "kind", "question_id", "text", "probe_item", "private_notes", "created_at", "model",
+                "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd")
+_INSERT_TURN = (
+    insert(turns).values(
+        interview_id=bindparam("iid"),
+        seq=select(func.coalesce(func.max(turns.c.seq), 0) + 1)
+        .where(turns.c.interview_id == bindparam("iid")).scalar_subquery(),
+        **{name: bindparam(f"b_{name}") for name in _TURN_FIELDS},
+    ).returning(turns.c.seq)
+)
 
 
 class TurnRecord(BaseModel):
@@ -140,6 +172,17 @@ class StoreError(InterviewerError):
     pass
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL (readers never block the writer) and NORMAL sync: still durable across an app crash."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cur.close()
+
+
 class Store:
     """Transcripts for one database URL. Thread-safe (one engine, a connection per call)."""
 
@@ -150,10 +193,14 @@ class Store:
             if str(path) not in ("", ":memory:"):
                 path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            kwargs = {"pool_pre_ping": True}
+            kwargs: dict = {}
             if url.startswith("sqlite"):
                 kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            else:
+                kwargs["pool_pre_ping"] = True  # a server may drop idle connections
             self.engine = create_engine(url, **kwargs)
+            if url.startswith("sqlite"):
+                event.listen(self.engine, "connect", _sqlite_pragmas)
             self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(f"Could not open the transcript database ({self.safe_url}): {exc.__class__.__name__}.") from exc
@@ -201,18 +248,14 @@ class Store:
 
     def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
         """Append a turn (its `seq` is assigned here, in the same transaction) and return the seq."""
+        params = {f"b_{k}": v for k, v in turn.model_dump().items()} | {
+            "iid": interview_id, "add_prompt": turn.prompt_tokens, "add_completion": turn.completion_tokens,
+            "add_cost": turn.cost_usd}
         with self.engine.begin() as conn:
-            seq = (conn.execute(select(func.max(turns.c.seq)).where(turns.c.interview_id == interview_id))
-                   .scalar() or 0) + 1
-            conn.execute(insert(turns).values(interview_id=interview_id, **(turn.model_dump() | {"seq": seq})))
-            values = {"updated_at": turn.created_at}
-            if turn.prompt_tokens or turn.completion_tokens:
-                values["prompt_tokens"] = interviews.c.prompt_tokens + turn.prompt_tokens
-                values["completion_tokens"] = interviews.c.completion_tokens + turn.completion_tokens
-            if turn.cost_usd is not None:
-                values["cost_usd"] = func.coalesce(interviews.c.cost_usd, 0.0) + turn.cost_usd
-            conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
-        return seq
+            # Update the interview row first: it locks the row (PostgreSQL) or the database (SQLite), so
+            # concurrent writers to one interview (two tabs) take turns and get distinct seqs.
+            conn.execute(_TOUCH_INTERVIEW, params)
+            return conn.execute(_INSERT_TURN, params).scalar_one()
 
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
                   cost_usd: float | None) -> None:
