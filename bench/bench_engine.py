@@ -29,8 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
 
 from interviewer import scoring, session as session_mod, store as store_mod  # noqa: E402
 from interviewer.bank import load_bank  # noqa: E402

@@ -114,9 +114,7 @@ def render_sidebar(session: InterviewSession) -> None:
         asked, total = session.progress()
         st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
         st.progress(asked / total if total else 0.0)
-        t = session.time_status()
-        over = " \u2014 over budget, wrap up" if t["over"] else ""
-        st.caption(f":material/timer: {t['elapsed_min']:.0f} of ~{t['budget_min']} min on this question{over}")
+        render_timer(session)
         rec = app.store.get(session.id)
         cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else (" \u00b7 tokens only" if not app.offline else "")
         tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
@@ -124,6 +122,14 @@ def render_sidebar(session: InterviewSession) -> None:
         budget = app.settings.session_budget_tokens
         if budget and not app.offline:
             st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+
+
+@st.fragment(run_every=15)
+def render_timer(session: InterviewSession) -> None:
+    """Time on the current question against its budget: it informs, never blocks."""
+    t = session.time_status()
+    over = " \u2014 over the suggested time, start wrapping up" if t["over"] else ""
+    st.caption(f":material/timer: {t['elapsed_min']:.0f} of ~{t['budget_min']} min on this question{over}")
 
 
 def render_practice_tools(session: InterviewSession) -> None:
@@ -219,11 +225,12 @@ def render_draft(session: InterviewSession):
     draft = st.session_state.get("draft")
     if draft is None:
         return None
-    st.markdown("**Your spoken answer, transcribed.** Edit it, then send.")
+    st.markdown(st.session_state.get("draft_note") or "**Your spoken answer, transcribed.** Edit it, then send.")
     text = st.text_area("Transcript", value=draft, key="draft_text", height=150)
     c1, c2 = st.columns(2)
     if c2.button("Discard", key="discard_draft"):
-        st.session_state.pop("draft", None)
+        for k in ("draft", "draft_note", "error"):
+            st.session_state.pop(k, None)
         st.rerun()
     if c1.button("Send answer", type="primary", key="send_draft"):
         st.session_state.pop("draft", None)
@@ -236,8 +243,12 @@ def _submit(session: InterviewSession, text: str):
         gen = session.submit(text)
     except SessionError as exc:
         st.session_state.error = str(exc)
+        if text.strip():  # nothing typed is lost: the refused answer comes back for editing
+            st.session_state.draft = text
+            st.session_state.draft_note = "**Your answer was not sent.** Edit it below, then send."
         return None
-    st.session_state.pop("error", None)
+    for k in ("error", "draft_note"):
+        st.session_state.pop(k, None)
     return gen
 
 

@@ -247,3 +247,15 @@ def test_login_is_required_when_auth_is_configured():
     assert not at.exception, at.exception
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.chat_input
+
+
+def test_a_refused_huge_answer_comes_back_for_editing(bank):
+    at = _start(_app())
+    huge = "word " * 5000
+    at.chat_input(key="answer").set_value(huge).run()
+    assert any("limit" in e.value for e in at.error)
+    assert at.text_area(key="draft_text").value == huge  # nothing typed is lost
+    at.text_area(key="draft_text").input(WEAK).run()
+    at.button(key="send_draft").click().run()
+    assert WEAK in [m.value for m in at.markdown]
+    assert not at.error
