@@ -8,7 +8,7 @@ from interviewer.errors import InterviewerError, ModelError
 from interviewer.session import HINT_LEVELS, InterviewSession, SessionError
 from interviewer.types import Kind
 from ui.code_panel import render_code_panel
-from ui.report import render_score, score_from_result
+from ui.report import render_results
 from ui.state import KIND_LABELS, current_user, get_app
 
 user = current_user()
@@ -253,13 +253,7 @@ def _submit(session: InterviewSession, text: str):
 
 
 def render_report(session: InterviewSession) -> None:
-    rec = app.store.get(session.id)
-    st.subheader("Your report")
-    if rec.overall_score is not None:
-        st.metric("Overall", f"{rec.overall_score}/100")
-    for i, result in enumerate(rec.results):
-        with st.container(border=True):
-            render_score(score_from_result(result), bank, key=f"r{i}")
+    render_results(app.store.get(session.id), bank, title="Your report", key="r")
 
 
 def render_interview(session: InterviewSession) -> None:

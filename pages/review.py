@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from interviewer.report import export
-from ui.report import render_score, score_from_result
+from ui.report import render_results
 from ui.state import KIND_LABELS, current_user, get_app
 
 user = current_user()
@@ -91,12 +91,7 @@ if st.session_state.get("confirm_delete") == rec.id:
         st.rerun()
 
 if rec.results:
-    st.subheader("Report")
-    if rec.overall_score is not None:
-        st.metric("Overall", f"{rec.overall_score}/100")
-    for i, result in enumerate(rec.results):
-        with st.container(border=True):
-            render_score(score_from_result(result), bank, key=f"rev{i}")
+    render_results(rec, bank, title="Report", key="rev")
 
 st.subheader("Transcript")
 for t in rec.turns:

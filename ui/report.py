@@ -120,3 +120,13 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
     st.info(score.feedback)
     with st.expander("Model answer"):
         st.markdown(q.reference_answer)
+
+
+def render_results(rec, bank: Bank, *, title: str, key: str) -> None:
+    """A scored interview's overall score and every question's report."""
+    st.subheader(title)
+    if rec.overall_score is not None:
+        st.metric("Overall", f"{rec.overall_score}/100")
+    for i, result in enumerate(rec.results):
+        with st.container(border=True):
+            render_score(score_from_result(result), bank, key=f"{key}{i}")
