@@ -470,6 +470,8 @@ class LLMJudge:
                 note = "the judge's quote was not found in the answer, so it earns nothing"
             if span is not None and _in_excluded(a, span.start):
                 span, note = None, "the quote is in text addressed to the grader, so it earns nothing"
+            if span is not None and _repeats_question(question, text[span.start:span.end]):
+                span, note = None, "the quote only repeats the question, so it earns nothing"
             ok = span is not None
             evidence = text[span.start:span.end] if span else None
             if item.kind == "misconception":
@@ -490,6 +492,11 @@ class LLMJudge:
             ))
         return _finish(question, text, items, misconceptions, flags, a, judge="llm",
                        model=getattr(self.model, "name", None))
+
+
+def _repeats_question(question: Question, quote: str) -> bool:
+    found = verify_quote(question.prompt + " " + question.title, quote)
+    return found is not None and found.exact
 
 
 def _in_excluded(a: Analysed, offset: int) -> bool:

@@ -291,6 +291,17 @@ def test_llm_judge_quotes_from_injected_text_earn_nothing(reg):
     assert not any(i.covered for i in s.items)
 
 
+def test_llm_judge_quotes_that_only_repeat_the_question_earn_nothing(reg):
+    echo = reg.prompt + " That is what I would say."
+
+    def quotes_the_echo(messages, t):
+        return _verdict_for(reg, {"definition": reg.prompt.split(",")[0]})
+
+    s = LLMJudge(FunctionModel(fn=quotes_the_echo)).score(reg, echo)
+    assert not any(i.covered for i in s.items)
+    assert "repeats the question" in next(i for i in s.items if i.id == "definition").note
+
+
 def test_llm_judge_misconception_needs_a_verified_quote(reg):
     def says_wrong(messages, t):
         return _verdict_for(reg, {"misc-reduces-bias": "regularization lowers the bias"})
