@@ -109,13 +109,12 @@ def render_setup() -> None:
 
 # --------------------------------------------------------------------------- the chat
 
-def render_sidebar(session: InterviewSession) -> None:
+def render_sidebar(session: InterviewSession, rec) -> None:
     with st.sidebar:
         asked, total = session.progress()
         st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
         st.progress(asked / total if total else 0.0)
         render_timer(session)
-        rec = app.store.get(session.id)
         cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else (" \u00b7 tokens only" if not app.offline else "")
         tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
         st.caption(f":material/toll: {tokens:,} tokens{cost}" if not app.offline else ":material/toll: offline: no tokens used")
@@ -257,9 +256,9 @@ def render_report(session: InterviewSession) -> None:
 
 
 def render_interview(session: InterviewSession) -> None:
-    render_sidebar(session)
+    rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title
+    render_sidebar(session, rec)
     head, actions = st.columns([3, 2])
-    rec = app.store.get(session.id)
     head.subheader(rec.title if rec else "Interview")
     q = session.current.question if session.current else None
     if q is not None:
