@@ -38,12 +38,25 @@ def _fold(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
 
 
+# British double-l forms, spelled the American way before stemming (both sides alike).
+_BRITISH = {w: w.replace("ll", "l", 1) for w in (
+    "labelled", "labelling", "modelled", "modelling", "travelled", "travelling", "cancelled", "cancelling",
+    "levelled", "signalled", "channelled", "fuelled", "totalled", "tunnelling")}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light, consistent suffix stemmer (same function on answers and phrases)."""
     w = word.lower().replace("'", "").replace("\u2019", "")
     if len(w) <= 3 or w.isdigit():
         return w
+    w = _BRITISH.get(w, w)
+    if len(w) > 6 and w.endswith(("isation", "isations")):  # regularisation -> regularization
+        w = w.replace("isation", "ization")
+    elif re.search(r"^\w{4,}is(e|es|ed|ing)$", w):  # optimise -> optimize (both sides alike)
+        w = re.sub(r"is(e|es|ed|ing)$", r"iz\1", w)
+    elif re.search(r"^\w{3,}lys(e|es|ed|ing)$", w):  # analyse -> analyze
+        w = re.sub(r"lys(e|es|ed|ing)$", r"lyz\1", w)
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith("sses"):

@@ -342,3 +342,9 @@ def test_cli_eval_offline_meets_the_bar():
     assert report["cases"] >= 60
     assert report["ordering_accuracy"] >= 0.9
     assert report["adversarial_pass_rate"] == 1.0
+
+
+def test_british_and_american_spellings_match(reg):
+    us = score_answer(reg, GOOD)
+    uk = score_answer(reg, GOOD.replace("Regularization", "Regularisation").replace("generalizes", "generalises"))
+    assert uk.score == us.score
