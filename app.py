@@ -16,10 +16,10 @@ st.markdown(
 )
 
 pages = [
-    st.Page("pages/interview.py", title="Interview", icon=":material/record_voice_over:", default=True),
-    st.Page("pages/review.py", title="Review", icon=":material/history:", url_path="review"),
-    st.Page("pages/progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
-    st.Page("pages/question_bank.py", title="Question bank", icon=":material/menu_book:", url_path="question_bank"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+    st.Page("app_pages/interview.py", title="Interview", icon=":material/record_voice_over:", default=True),
+    st.Page("app_pages/review.py", title="Review", icon=":material/history:", url_path="review"),
+    st.Page("app_pages/progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
+    st.Page("app_pages/question_bank.py", title="Question bank", icon=":material/menu_book:", url_path="question_bank"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
 ]
 st.navigation(pages).run()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "question_bank.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "question_bank.py")
 
 
 @pytest.fixture()

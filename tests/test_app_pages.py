@@ -159,7 +159,7 @@ def _finished_interview(at: AppTest) -> AppTest:
 
 def test_review_page_lists_opens_exports_and_deletes(bank):
     at = _finished_interview(_app())
-    at.switch_page("pages/review.py").run()
+    at.switch_page("app_pages/review.py").run()
     assert not at.exception, at.exception
     assert at.dataframe
     assert len(at.get("download_button")) == 2
@@ -173,29 +173,29 @@ def test_review_page_resumes_an_unfinished_interview(bank):
     at = _start(_app())
     at.chat_input(key="answer").set_value(WEAK).run()
     at.session_state["iid"] = None
-    at.switch_page("pages/review.py").run()
+    at.switch_page("app_pages/review.py").run()
     at.button(key="resume").click().run()
-    at.switch_page("pages/interview.py").run()
+    at.switch_page("app_pages/interview.py").run()
     assert not at.exception, at.exception
     assert WEAK in [m.value for m in at.markdown]
 
 
 def test_progress_page_chart_and_practice_this(bank):
     at = _finished_interview(_app())
-    at.switch_page("pages/progress.py").run()
+    at.switch_page("app_pages/progress.py").run()
     assert not at.exception, at.exception
     assert "Most often missed" in [s.value for s in at.subheader]
     at.button(key="drill_0").click().run()
     assert not at.exception, at.exception
     assert any("Drill:" in s.value for s in at.success)
-    at.switch_page("pages/interview.py")  # AppTest keeps its own page across runs; a browser follows the switch
+    at.switch_page("app_pages/interview.py")  # AppTest keeps its own page across runs; a browser follows the switch
     at.button(key="start_drill").click().run()
     assert at.session_state["session"].mode == "practice"
 
 
 def test_settings_page_offline_and_budget():
     at = _app()
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert not at.exception, at.exception
     assert any("Offline" in i.value for i in at.info)
     at.number_input(key="budget_input").set_value(5000).run()
@@ -206,7 +206,7 @@ def test_settings_page_never_shows_the_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-123")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert not at.exception, at.exception
     shown = "\n".join(x.value for x in at.success) + _texts(at)
     assert "API key set: yes" in shown
@@ -215,7 +215,7 @@ def test_settings_page_never_shows_the_key(monkeypatch):
 
 def test_bank_page_through_navigation():
     at = _app()
-    at.switch_page("pages/question_bank.py").run()
+    at.switch_page("app_pages/question_bank.py").run()
     assert not at.exception
     assert len(at.expander) >= 34
 

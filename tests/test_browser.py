@@ -271,3 +271,14 @@ def test_coding_interview_end_to_end(browser, offline_app):
     page.get_by_text(re.compile(r"^Hidden tests passed: (\d+) of \1$")).wait_for()
     _shot(page, "coding-report")
     page.context.close()
+
+
+def test_a_cold_deep_link_gets_the_apps_own_navigation(browser, offline_app):
+    """The very first request to a fresh server is a deep link: it must still run app.py's navigation."""
+    page = _page(browser)
+    page.goto(f"{offline_app.url}/review")
+    page.get_by_text("No saved interviews yet").wait_for()
+    links = page.get_by_test_id("stSidebarNavLink").all_inner_texts()
+    assert [t.split("\n")[-1] for t in links] == ["Interview", "Review", "Progress", "Question bank", "Settings"]
+    assert page.get_by_text("Page not found").count() == 0
+    page.context.close()

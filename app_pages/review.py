@@ -72,7 +72,7 @@ if rec.status == "active":
         st.session_state.iid = rec.id
         st.session_state.pop("session", None)
         st.query_params["iid"] = rec.id
-        st.switch_page("pages/interview.py", query_params={"iid": rec.id})
+        st.switch_page("app_pages/interview.py", query_params={"iid": rec.id})
 
 
 if a4.button("Delete", key="delete"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -22,8 +23,15 @@ if not results:
 frame = pd.DataFrame([{"when": pd.Timestamp(r["created_at"]), "kind": KIND_LABELS.get(r.get("kind", ""), "Other"),
                        "score": r["score"]} for r in results])
 st.subheader("Score over time")
-chart = frame.pivot_table(index="when", columns="kind", values="score", aggfunc="mean")
-st.line_chart(chart, y_label="score", x_label="date")
+chart = (
+    alt.Chart(frame)
+    .mark_line(point=alt.OverlayMarkDef(size=60))
+    .encode(x=alt.X("when:T", title="date", axis=alt.Axis(format="%b %d", tickCount=6)),
+            y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title="score"),
+            color=alt.Color("kind:N", title=None), tooltip=["when:T", "kind:N", "score:Q"])
+    .properties(height=300)
+)
+st.altair_chart(chart, width="stretch")
 c = st.columns(len(KIND_LABELS))
 for col, (kind, label) in zip(c, KIND_LABELS.items()):
     scores = [r["score"] for r in results if r.get("kind") == kind]
@@ -48,4 +56,4 @@ for i, (label, count) in enumerate(missed.most_common(10)):
         st.session_state.drill = {"label": label, "questions": qids}
         for k in ("iid", "session"):
             st.session_state.pop(k, None)
-        st.switch_page("pages/interview.py")
+        st.switch_page("app_pages/interview.py")
