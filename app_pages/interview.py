@@ -240,7 +240,7 @@ def render_draft(session: InterviewSession):
 def _submit(session: InterviewSession, text: str):
     try:
         gen = session.submit(text)
-    except SessionError as exc:
+    except InterviewerError as exc:  # a refused answer, or the database did not respond
         st.session_state.error = str(exc)
         if text.strip():  # nothing typed is lost: the refused answer comes back for editing
             st.session_state.draft = text

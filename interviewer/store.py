@@ -172,6 +172,22 @@ class StoreError(InterviewerError):
     pass
 
 
+def _plain_db_errors(method):
+    """Database failures become one plain sentence (`StoreError`); the caller keeps what was typed."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"The transcript database ({self.safe_url}) did not respond ({exc.__class__.__name__}); "
+                "nothing was lost that was saved before, and you can try again."
+            ) from exc
+    return wrapper
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     """WAL (readers never block the writer) and NORMAL sync: still durable across an app crash."""
     cur = dbapi_conn.cursor()
@@ -234,6 +250,7 @@ class Store:
             return conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
 
     # ------------------------------------------------------------------ writes
+    @_plain_db_errors
     def create_interview(self, *, user_id: str, mode: str, title: str, plan: list[str], loop_name: str | None,
                          interviewer_model: str | None, judge_model: str | None, interview_id: str | None = None) -> str:
         iid = interview_id or str(uuid.uuid4())
@@ -246,6 +263,7 @@ class Store:
             ))
         return iid
 
+    @_plain_db_errors
     def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
         """Append a turn (its `seq` is assigned here, in the same transaction) and return the seq."""
         params = {f"b_{k}": v for k, v in turn.model_dump().items()} | {
@@ -257,6 +275,7 @@ class Store:
             conn.execute(_TOUCH_INTERVIEW, params)
             return conn.execute(_INSERT_TURN, params).scalar_one()
 
+    @_plain_db_errors
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
                   cost_usd: float | None) -> None:
         """Usage not tied to a turn (the judge's calls)."""
@@ -269,11 +288,13 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
 
+    @_plain_db_errors
     def set_status(self, interview_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(interviews).where(interviews.c.id == interview_id)
                          .values(status=status, updated_at=_now()))
 
+    @_plain_db_errors
     def save_results(self, interview_id: str, scored: list[dict], overall: int | None) -> None:
         """Replace the interview's results (a re-score overwrites) and mark it scored, in one transaction."""
         now = _now()
@@ -287,6 +308,7 @@ class Store:
             conn.execute(update(interviews).where(interviews.c.id == interview_id)
                          .values(status="scored", overall_score=overall, updated_at=now))
 
+    @_plain_db_errors
     def delete(self, interview_id: str, *, user_id: str | None = None) -> bool:
         with self.engine.begin() as conn:
             cond = interviews.c.id == interview_id
@@ -301,6 +323,7 @@ class Store:
         return True
 
     # ------------------------------------------------------------------ reads
+    @_plain_db_errors
     def get(self, interview_id: str, *, user_id: str | None = None) -> InterviewRecord | None:
         with self.engine.begin() as conn:
             cond = interviews.c.id == interview_id
@@ -327,6 +350,7 @@ class Store:
         data["updated_at"] = _aware(data["updated_at"])
         return InterviewRecord(**data)
 
+    @_plain_db_errors
     def list(self, *, user_id: str | None = None, status: str | None = None, limit: int = 500) -> list[InterviewRecord]:
         q = select(interviews).order_by(interviews.c.created_at.desc()).limit(limit)
         if user_id is not None:
@@ -336,6 +360,7 @@ class Store:
         with self.engine.begin() as conn:
             return [self._record(r) for r in conn.execute(q).mappings().all()]
 
+    @_plain_db_errors
     def results_for_user(self, user_id: str) -> list[dict]:
         """Every scored question of a user: the Score data plus `interview_id` and `created_at`, oldest first."""
         q = (select(results.c.data, results.c.created_at, results.c.interview_id)
@@ -350,6 +375,7 @@ class Store:
                 out.append(d)
             return out
 
+    @_plain_db_errors
     def recent_question_ids(self, user_id: str, limit: int = 50) -> list[str]:
         """Question ids this user was asked, most recent first (for 'not seen recently')."""
         q = (select(turns.c.question_id, func.max(turns.c.created_at).label("last"))

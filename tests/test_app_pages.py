@@ -259,3 +259,17 @@ def test_a_refused_huge_answer_comes_back_for_editing(bank):
     at.button(key="send_draft").click().run()
     assert WEAK in [m.value for m in at.markdown]
     assert not at.error
+
+
+def test_a_database_that_stops_answering_is_one_plain_sentence(bank, tmp_path, monkeypatch):
+    db = tmp_path / "app.db"
+    monkeypatch.setenv("INTERVIEWER_DB_URL", f"sqlite:///{db}")
+    at = _start(_app())
+    at.chat_input(key="answer").set_value(WEAK).run()
+    at.session_state["app"].store.engine.dispose()
+    db.unlink()
+    db.mkdir()  # the database is gone
+    at.switch_page("app_pages/review.py").run()
+    assert not at.exception, at.exception
+    assert any("did not respond" in e.value for e in at.error)
+    assert [b.label for b in at.button] == ["Try again"]

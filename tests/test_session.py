@@ -438,3 +438,17 @@ def test_cli_interview_loop_offline(tmp_path):
     data = json.loads(out.stdout)
     assert len(data["results"]) >= 1
     assert all(r["judge"] == "offline" for r in data["results"])
+
+
+def test_a_database_failure_is_one_plain_sentence(bank, tmp_path):
+    from interviewer.store import StoreError
+
+    db = tmp_path / "gone.db"
+    app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{db}"}), bank=bank,
+                    use_configured_models=False)
+    s = app.start([bank.get("regularization")])
+    app.store.engine.dispose()
+    db.unlink()
+    db.mkdir()  # the database file is gone and its path is now a directory: every write fails
+    with pytest.raises(StoreError, match="did not respond"):
+        s.submit(WEAK)
