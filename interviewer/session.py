@@ -30,7 +30,7 @@ Mode = Literal["practice", "interview"]
 HintLevel = Literal["direction", "approach", "detailed"]
 HINT_LEVELS: tuple[HintLevel, ...] = ("direction", "approach", "detailed")
 MAX_ANSWER_CHARS = 20_000
-RECENT_TURNS = 6  # the interviewer model sees at most this many recent turns of the current question
+FOLLOW_UP_MAX_TOKENS = 800  # private notes plus one or two spoken sentences (room for a short <think> block)
 
 _DECLINE_RE = re.compile(
     r"^\W*(i\s+(really\s+)?(don'?t|do not)\s+know|no\s+idea|not\s+sure|skip|pass|next(\s+question)?|"
@@ -453,7 +453,8 @@ class InterviewSession:
             flt = NotesFilter()
             shown = []
             try:
-                for chunk in self.model.stream_text(self._interviewer_messages(action)):
+                messages = self._interviewer_messages(action)
+                for chunk in self.model.stream_text(messages, max_tokens=FOLLOW_UP_MAX_TOKENS):
                     piece = flt.feed(chunk)
                     if piece:
                         shown.append(piece)
