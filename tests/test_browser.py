@@ -257,7 +257,7 @@ def test_coding_interview_end_to_end(browser, offline_app):
     _start_question(page, offline_app.url, "Coding", "Implement K-Nearest Neighbors from scratch (medium)")
     _answer(page, "Before coding I'd ask how ties are broken and what happens if k is larger than the data. My "
                   "approach: compute the Euclidean distance to every training row, sort, take the k nearest and vote.")
-    editor = page.get_by_label("Your solution (Python)")
+    editor = page.get_by_role("textbox", name="Your solution (Python)")
     editor.fill(q.coding.reference_solution)
     editor.press("Control+Enter")  # commit the text area's value
     page.get_by_role("button", name="Run example tests").click()
@@ -281,4 +281,28 @@ def test_a_cold_deep_link_gets_the_apps_own_navigation(browser, offline_app):
     links = page.get_by_test_id("stSidebarNavLink").all_inner_texts()
     assert [t.split("\n")[-1] for t in links] == ["Interview", "Review", "Progress", "Question bank", "Settings"]
     assert page.get_by_text("Page not found").count() == 0
+    page.context.close()
+
+
+def test_code_editor_indents_with_the_keyboard(browser, offline_app):
+    page = _page(browser, 1280, 1000)
+    _start_question(page, offline_app.url, "Coding", "Implement gradient descent (medium)")
+    editor = page.get_by_role("textbox", name="Your solution (Python)")
+    editor.click()
+    editor.press("Control+a")
+    editor.press("Delete")
+    editor.type("def f(x):")
+    editor.press("Enter")
+    editor.type("if x:")
+    editor.press("Enter")
+    editor.type("return x")
+    editor.press("Enter")
+    editor.press("Shift+Tab")
+    editor.press("Tab")
+    editor.type("pass")
+    assert editor.input_value() == "def f(x):\n    if x:\n        return x\n        pass"
+    editor.press("Escape")
+    editor.press("Tab")  # released: focus moves on, the text is unchanged
+    assert editor.input_value().endswith("pass")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") != "Your solution (Python)"
     page.context.close()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from interviewer.bootstrap import App
 from interviewer.runner import RunReport, run_code
 from interviewer.session import InterviewSession, SessionError
+
+EDITOR_KEYS = (Path(__file__).resolve().parent / "editor.js").read_text(encoding="utf-8")
 
 STATUS_ICON = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "error": ":material/error:",
                "timeout": ":material/timer_off:"}
@@ -22,6 +26,8 @@ def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
     if key not in st.session_state:
         st.session_state[key] = session.current.code or spec.starter_code
     code = st.text_area("Your solution (Python)", key=key, height=340, label_visibility="collapsed")
+    st.caption("Tab indents, Shift+Tab dedents, Enter keeps the indentation; Esc then Tab leaves the editor.")
+    st.html(f"<script>{EDITOR_KEYS}</script>", unsafe_allow_javascript=True)
     c1, c2 = st.columns(2)
     run = c1.button("Run example tests", key="run_code", icon=":material/play_arrow:", disabled=session.finished)
     submit = c2.button("Submit (hidden tests)", key="submit_code", icon=":material/send:", type="primary",
