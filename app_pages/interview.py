@@ -265,7 +265,9 @@ def render_interview(session: InterviewSession) -> None:
         head.caption(f"{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
     with actions:
         if session.status != "scored":
-            if st.button("End and score", type="primary", key="end_score"):
+            slot = st.empty()
+            if slot.button("End and score", type="primary", key="end_score"):
+                slot.empty()  # the button goes away at once: this interview is being scored
                 with st.status("Scoring your answers\u2026", expanded=True) as status:
                     def progress(i, n, question):
                         status.write(f"Scoring {i + 1} of {n}: {question.title}")
