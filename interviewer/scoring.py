@@ -181,7 +181,11 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
         else:
             ev, s0, s1 = _span(a, m.sentence)
             parts[part] = StarPart(present=True, evidence=ev, start=s0, end=s1)
-    result = parts["result"]
+    task, result = parts["task"], parts["result"]
+    if result.present and task.present and result.start <= task.start:
+        # A result is what came of the actions: a "result" word inside the task ("my task was to improve
+        # it") is not one.
+        parts["result"] = result = StarPart(present=False)
     quantified = False
     if result.present:
         s_idx = next(i for i, s in enumerate(a.sentences) if s.start == result.start)

@@ -348,3 +348,11 @@ def test_british_and_american_spellings_match(reg):
     us = score_answer(reg, GOOD)
     uk = score_answer(reg, GOOD.replace("Regularization", "Regularisation").replace("generalizes", "generalises"))
     assert uk.score == us.score
+
+
+def test_a_result_word_inside_the_task_is_not_a_result(bank):
+    q = bank.get("improved-model-performance")
+    no_result = STAR_FULL.split(" As a result")[0].replace(
+        "I was tasked with cutting the missed fraud rate", "My task was to improve the missed fraud rate")
+    s = score_answer(q, no_result)
+    assert s.star.task.present and not s.star.result.present
