@@ -168,13 +168,15 @@ _PATH_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod", "o
 _realpath = os.path.realpath
 _fspath = os.fspath
 
+def _text_path(p):
+    p = _fspath(p)
+    return p.decode("utf-8", "replace") if isinstance(p, bytes) else p
+
 def _inside(p):
     try:
         if isinstance(p, int):
             return True
-        p = _fspath(p)
-        if isinstance(p, bytes):
-            p = p.decode("utf-8", "replace")
+        p = _text_path(p)
         if p in ("/dev/null", "/dev/stdout", "/dev/stderr"):
             return True
         return (_realpath(p).rstrip("/") + "/").startswith(_TMP_PREFIX)
@@ -187,10 +189,7 @@ def _other_proc(p):
     try:
         if isinstance(p, int):
             return False
-        p = _fspath(p)
-        if isinstance(p, bytes):
-            p = p.decode("utf-8", "replace")
-        parts = _realpath(p).split("/")
+        parts = _realpath(_text_path(p)).split("/")
         return len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and parts[2] != _MY_PID
     except Exception:
         return True
