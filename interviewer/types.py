@@ -40,30 +40,79 @@ ItemKind = Literal[
 ]
 
 
+CLAIM_HELP = (
+    "a claim is concepts joined by ' + ' (all must be asserted together in one clause), each concept a list of "
+    "alternatives joined by ' | ', e.g. 'high bias | bias + underfit | too simple'"
+)
+
+
+def parse_claim(text: str) -> tuple[tuple[str, ...], ...]:
+    """'a | b + c | d' -> (('a', 'b'), ('c', 'd')). Raises ValueError with a readable message."""
+    concepts = []
+    for part in text.split(" + "):
+        alts = tuple(a.strip() for a in part.split("|"))
+        if not part.strip() or any(not a for a in alts):
+            raise ValueError(f"claim {text!r}: empty concept or alternative ({CLAIM_HELP})")
+        if any("+" in a for a in alts):
+            raise ValueError(f"claim {text!r}: write ' + ' with spaces between concepts ({CLAIM_HELP})")
+        concepts.append(alts)
+    return tuple(concepts)
+
+
 class RubricItem(Strict):
-    """One binary, checkable item of a rubric."""
+    """One binary, checkable item of a rubric.
+
+    `claims` say what an answer must ASSERT for credit (see question_bank/README.md): each claim is two or
+    more concepts that must appear related in one clause of one sentence, not merely listed. Naming a
+    concept without asserting a claim earns at most the small "named" share.
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     label: str = Field(min_length=2)
     covered_when: str = Field(min_length=10, description="what counts as covered, for a grader")
     weight: float = Field(default=1.0, gt=0, le=10)
     kind: ItemKind = "key_point"
-    phrases: list[str] = Field(
-        min_length=1,
-        description="phrases or aliases an offline matcher looks for (any one matches)",
-    )
-    detail_phrases: list[str] = Field(
+    claims: list[str] = Field(
         default_factory=list,
-        description="phrases that show the item is explained, not only named (design items)",
+        description="what the answer must assert: 'concept | alias + concept | alias' (any one claim credits)",
+    )
+    phrases: list[str] = Field(
+        default_factory=list,
+        description="star items only: extra markers for the STAR part (other items use claims)",
     )
 
-    @field_validator("phrases", "detail_phrases")
+    @field_validator("claims", "phrases")
     @classmethod
     def _non_blank(cls, values: list[str]) -> list[str]:
-        cleaned = [v.strip() for v in values]
+        cleaned = [" ".join(v.split()) for v in values]
         if any(not v for v in cleaned):
-            raise ValueError("phrases must not be blank")
+            raise ValueError("claims and phrases must not be blank")
         return cleaned
+
+    @field_validator("claims")
+    @classmethod
+    def _claims_parse(cls, values: list[str]) -> list[str]:
+        for v in values:
+            concepts = parse_claim(v)
+            if len(concepts) < 2:
+                raise ValueError(
+                    f"claim {v!r} has one concept: a claim relates two or more concepts ({CLAIM_HELP})")
+            if len(concepts) > 4:
+                raise ValueError(f"claim {v!r} has more than four concepts: split it into two claims")
+        return values
+
+    @model_validator(mode="after")
+    def _has_evidence(self) -> "RubricItem":
+        if self.kind == "star":
+            return self
+        if not self.claims:
+            raise ValueError(f"item {self.id!r} needs claims ({CLAIM_HELP})")
+        return self
+
+    @property
+    def concepts(self) -> list[tuple[str, ...]]:
+        """Every concept of every claim (the item's vocabulary)."""
+        return [c for claim in self.claims for c in parse_claim(claim)]
 
 
 class Probe(Strict):
@@ -115,6 +164,18 @@ class CodingSpec(Strict):
         return self
 
 
+class Fact(Strict):
+    """Something the interviewer knows and tells when asked (scale, latency budget, data, input ranges).
+
+    `asked_by` lists words a candidate's clarifying question would use ("how many users", "latency");
+    the interviewer answers with `answer` and never goes beyond the facts.
+    """
+
+    about: str = Field(pattern=ID_PATTERN, description="a short slug: scale, latency, data, metric, ...")
+    asked_by: list[str] = Field(min_length=1, description="phrases a clarifying question about this would use")
+    answer: str = Field(min_length=5, description="what the interviewer says, in one or two sentences")
+
+
 class StarGuide(Strict):
     """What each STAR part should contain for this particular question."""
 
@@ -125,6 +186,10 @@ class StarGuide(Strict):
 
 
 class BehavioralSpec(Strict):
+    format: Literal["star", "deep_dive", "scenario"] = Field(
+        default="star",
+        description="star: a past story; deep_dive: the candidate's own project; scenario: role-play (negotiation)",
+    )
     competency: str = Field(min_length=3, description="the competency the question probes")
     principles: list[str] = Field(default_factory=list, description="leadership principles it can show")
     strong_answer_shows: list[str] = Field(min_length=1)
@@ -142,13 +207,19 @@ class Question(Strict):
     prompt: str = Field(min_length=10, description="what the interviewer says")
     difficulty: Difficulty
     topics: list[str] = Field(min_length=1)
-    source: Literal["guide", "extended"] = "extended"
+    source: str = Field(
+        default="extended", min_length=3,
+        description="'guide' (the seed guide), or where the topic comes from (a public interview guide, a paper)",
+    )
     rubric: list[RubricItem] = Field(min_length=1)
     reference_answer: str = Field(min_length=40)
     probes: list[Probe] = Field(min_length=2, max_length=4)
     hints: Hints
     coaching: list[str] = Field(default_factory=list, description="interview tips shown with the question")
     time_budget_min: int = Field(default=10, ge=1, le=90)
+    facts: list[Fact] = Field(default_factory=list, description="what the interviewer tells when asked")
+    next_part: str | None = Field(default=None, pattern=ID_PATTERN,
+                                  description="coding: the id of part 2, asked once this part passes")
     coding: CodingSpec | None = None
     behavioral: BehavioralSpec | None = None
 
@@ -187,7 +258,7 @@ class Question(Strict):
         if self.kind is Kind.behavioral:
             if self.behavioral is None:
                 raise ValueError("a behavioral question needs a 'behavioral' section")
-            missing = [p for p in STAR_PARTS if p not in ids]
+            missing = [p for p in STAR_PARTS if p not in ids] if self.behavioral.format == "star" else []
             if missing:
                 raise ValueError(f"a behavioral rubric needs star items with ids {', '.join(missing)}")
         elif self.behavioral is not None:
@@ -196,6 +267,12 @@ class Question(Strict):
             for needed in ("component", "consideration", "framing"):
                 if needed not in kinds:
                     raise ValueError(f"a system design rubric needs {needed} items")
+        if self.kind in (Kind.system_design, Kind.coding) and not self.facts:
+            raise ValueError("design and coding questions need interviewer facts (facts:) to answer "
+                             "clarifying questions")
+        for item in self.rubric:
+            if item.kind == "star" and item.id not in STAR_PARTS:
+                raise ValueError(f"star item {item.id!r} must be one of {', '.join(STAR_PARTS)}")
         return self
 
     def item(self, item_id: str) -> RubricItem:
@@ -220,6 +297,8 @@ class LoopSlot(Strict):
     kind: Kind | None = None
     topic: str | None = None
     difficulty: Difficulty | None = None
+    round: str | None = Field(default=None, description="the round's name, e.g. 'ML coding'")
+    minutes: int | None = Field(default=None, ge=1, le=120, description="this round's clock")
 
     @model_validator(mode="after")
     def _something(self) -> "LoopSlot":
@@ -234,6 +313,22 @@ class Loop(Strict):
     description: str = Field(min_length=10)
     minutes: int = Field(ge=5, le=300)
     slots: list[LoopSlot] = Field(min_length=1)
+    company: str | None = Field(default=None, description="the company whose loop this follows")
+    pattern_source: str | None = Field(default=None, description="where the loop's pattern comes from")
+
+    @model_validator(mode="after")
+    def _fits_clock(self) -> "Loop":
+        given = [s.minutes for s in self.slots if s.minutes]
+        if given and sum(given) > self.minutes:
+            raise ValueError(f"the rounds' minutes add up to {sum(given)}, more than the loop's {self.minutes}")
+        return self
+
+    def slot_minutes(self) -> list[int]:
+        """Each slot's clock: its own minutes, else an equal share of what the others leave."""
+        fixed = sum(s.minutes or 0 for s in self.slots)
+        free = [s for s in self.slots if not s.minutes]
+        share = max(1, (self.minutes - fixed) // len(free)) if free else 0
+        return [s.minutes or share for s in self.slots]
 
 
 class Tip(Strict):
@@ -269,7 +364,8 @@ class GuideExtras(Strict):
 
 Band = Literal["zero", "weak", "partial", "strong"]
 JudgeName = Literal["offline", "llm"]
-Flag = Literal["instructions_to_grader", "keyword_list", "off_topic", "too_short", "truncated"]
+Flag = Literal["instructions_to_grader", "keyword_list", "off_topic", "too_short", "truncated", "filler",
+               "copied_reference"]
 
 
 class ItemVerdict(Strict):
@@ -288,6 +384,7 @@ class ItemVerdict(Strict):
     mark_end: int | None = None
     credit: float = Field(default=0.0, description="weight earned (negative for a misconception)")
     note: str | None = None
+    reason: str | None = Field(default=None, description="one line: why the item was or wasn't credited")
 
 
 class StarPart(Strict):
@@ -335,6 +432,8 @@ class Score(Strict):
     model: str | None = None
     answer: str = Field(default="", description="the text that was scored (offsets refer to it)")
     tests: dict | None = Field(default=None, description="code test results, for coding questions")
+    assisted: list[str] = Field(default_factory=list,
+                                description="help used on this question: 'hint:<level>', 'model_answer'")
 
     def public_json(self) -> dict:
         """The CLI's `score --json` shape."""
@@ -346,7 +445,7 @@ class Score(Strict):
             "band": self.band,
             "items": [
                 {"id": i.id, "label": i.label, "covered": i.covered, "evidence": i.evidence,
-                 "depth": i.depth, "weight": i.weight}
+                 "depth": i.depth, "weight": i.weight, "credit": round(i.credit, 3), "reason": i.reason}
                 for i in self.items
             ],
             "misconceptions": [
@@ -354,6 +453,8 @@ class Score(Strict):
             ],
             "flags": list(self.flags),
             "feedback": self.feedback,
+            "assisted": list(self.assisted),
+            "model": self.model,
         }
         if self.star is not None:
             out["star"] = {
@@ -376,10 +477,7 @@ class Score(Strict):
 
 
 def band_for(score: float) -> Band:
-    if score < 10:
-        return "zero"
-    if score < 40:
-        return "weak"
-    if score < 70:
-        return "partial"
-    return "strong"
+    """The band of a 0-100 score, from the scoring policy (interviewer/scoring/policy.py)."""
+    from .scoring.policy import POLICY
+
+    return POLICY.band(score)  # type: ignore[return-value]

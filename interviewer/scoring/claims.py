@@ -1,0 +1,416 @@
+"""Claim matching: does a sentence ASSERT what a rubric item needs, or only name its words?
+
+A claim is two to four concepts (each a set of alternative phrases) that must appear together in one
+clause of one sentence, related rather than listed. Four rules make that precise:
+
+1. Same clause: sentences are cut at contrast and coordination markers ("; but whereas while unlike
+   , and"), so "high bias underfits, while high variance overfits" is two clauses.
+2. Related, not listed: between consecutive concepts there must be something other than list glue
+   ("and", ",", "or") and vague filler ("is important", "is related to").
+3. Nearest subject: each concept pairs with the nearest subject (the first concept of any claim of the
+   question), so in "high bias means overfitting and high variance means underfitting" overfitting
+   belongs to bias, which asserts the swapped (wrong) claim, not the right one.
+4. Polarity: a negation just before or between the concepts negates the claim ("label delay is not an
+   issue"); a refutation frame ("a common myth is that...", "unlike...", "...; it does not", "is NP-hard")
+   marks it as named in order to be rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..text import _TOKEN_RE, NEGATIONS, STOPWORDS, Analysed, _fold, compile_phrase, stem
+from ..types import Question, RubricItem, parse_claim
+
+WINDOW_TOKENS = 20  # a claim's concepts lie within this many tokens
+NEGATION_BEFORE = 3  # a negation this close before a concept negates it
+
+# Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
+_CLAUSE_RE = re.compile(
+    r"[;:\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
+    r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
+    r"rather than|as opposed to|contrary to|versus|vs)\b)",
+    re.I,
+)
+
+# Words that add nothing between two concepts: a list, or a vague "is related to".
+_GLUE = frozenset(stem(w) for w in """
+and or nor plus both also as well the a an etc like such including eg ie vs versus
+""".split())
+_VAGUE = frozenset(stem(w) for w in """
+important importance key crucial critical relevant relevance related relate relates relation relationship
+associated association connected connection link linked linking aspect aspects concept concepts topic topics
+factor factors consider considering consideration considerations discuss discussing discussion mention
+mentioning talk talking regarding role roles play plays part parts matter matters interesting central
+fundamental essential involve involved involves concern concerns tie tied together thing things stuff area
+areas idea ideas term terms notion notions worth noting note point points tradeoff tradeoffs
+""".split())
+
+# Refutation frames: the words after them (in the same clause) are named to be rejected.
+_FRAME_STEMS = frozenset(stem(w) for w in """
+myth myths mistake mistakes misconception misconceptions fallacy fallacies wrong wrongly false falsely
+incorrect incorrectly untrue naive naively mistaken mistakenly misleading tempting misbelief erroneous
+erroneously unlike contrary
+""".split())
+_FRAME_PHRASES = [compile_phrase(p) for p in (
+    "people think", "people believe", "people assume", "some think", "some believe", "often assumed",
+    "commonly assumed", "is assumed", "it is assumed", "instead of", "rather than", "as opposed to",
+    "not the case", "not true", "np hard", "np complete", "intractable", "impossible", "infeasible",
+    "used to think", "one might think", "you might think", "might assume", "common belief", "widely believed",
+)]
+# A short clause right after a claim that rejects it: "; it does not", "- but that's wrong".
+_REJECT_STEMS = frozenset(stem(w) for w in "not no never false wrong untrue incorrect myth".split()) | NEGATIONS
+_REJECT_MAX_TOKENS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Where a claim occurs, and whether it is asserted."""
+
+    sentence: int
+    first: int  # token index of the first matched token
+    last: int  # token index of the last matched token
+    negated: bool
+    refuted: bool
+
+    @property
+    def asserted(self) -> bool:
+        return not self.negated and not self.refuted
+
+
+@dataclass
+class Clauses:
+    """Per token, the clause id (unique across the answer) and the clause spans."""
+
+    of_token: list[int]
+    spans: list[tuple[int, int]]  # (first token, last token) per clause
+    sentence_of_clause: list[int]
+
+
+def clauses(a: Analysed) -> Clauses:
+    of_token = [0] * len(a.tokens)
+    spans: list[tuple[int, int]] = []
+    sent_of: list[int] = []
+    ti = 0
+    for si, s in enumerate(a.sentences):
+        cuts = [m.start() for m in _CLAUSE_RE.finditer(a.text, s.start, s.end)]
+        current = None
+        ci = 0
+        while ti < len(a.tokens) and a.tokens[ti].sentence == si:
+            start = a.tokens[ti].start
+            k = ci
+            while k < len(cuts) and cuts[k] <= start:
+                k += 1
+            if current is None or k != ci:
+                spans.append((ti, ti))
+                sent_of.append(si)
+                current = len(spans) - 1
+                ci = k
+            spans[current] = (spans[current][0], ti)
+            of_token[ti] = current
+            ti += 1
+    return Clauses(of_token, spans, sent_of)
+
+
+_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?\*?|[%$<>]")
+
+
+@lru_cache(maxsize=16384)
+def compile_concept_phrase(phrase: str) -> tuple[tuple[str, ...], ...]:
+    """Like text.compile_phrase, but a word ending in '*' stays a prefix ('regulari*')."""
+    parts = []
+    for part in re.split(r"\.\.\.|\u2026", _fold(phrase)):
+        words = []
+        for m in _WORD_RE.finditer(part):
+            w = m.group()
+            words.append(w.lower() if w.endswith("*") else stem(w))
+        if words:
+            parts.append(tuple(words))
+    return tuple(parts)
+
+
+@lru_cache(maxsize=8192)
+def compiled_claim(text: str) -> tuple[tuple[tuple[tuple[str, ...], ...], ...], ...]:
+    """A claim as concepts, each a tuple of compiled phrases."""
+    return tuple(tuple(compile_concept_phrase(p) for p in concept) for concept in parse_claim(text))
+
+
+def _tok_eq(a: Analysed, raw: list[str], i: int, w: str) -> bool:
+    if w.endswith("*"):
+        return raw[i].startswith(w[:-1])
+    return a.tokens[i].stem == w
+
+
+def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, ...], ...]) -> int | None:
+    """Last token index if `parts` (with gaps of up to 5 words between parts) match from `start`."""
+    toks = a.tokens
+    sent = toks[start].sentence
+    end = start - 1
+    for k, part in enumerate(parts):
+        if k == 0:
+            pos = [start]
+        else:
+            pos = range(end + 1, min(end + 7, len(toks)))
+        found = None
+        for j in pos:
+            if j + len(part) > len(toks):
+                break
+            if all(_tok_eq(a, raw, j + i, part[i]) and toks[j + i].sentence == sent for i in range(len(part))):
+                found = j
+                break
+        if found is None:
+            return None
+        end = found + len(part) - 1
+    return end
+
+
+@dataclass
+class AnswerIndex:
+    """Per analysed answer: clauses and a cache of phrase occurrences."""
+
+    a: Analysed
+    cl: Clauses
+    raw: list[str]
+    _occ: dict = field(default_factory=dict)
+
+    def occurrences(self, parts: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+        hit = self._occ.get(parts)
+        if hit is not None:
+            return hit
+        out = []
+        if parts:
+            w0 = parts[0][0]
+            if w0.endswith("*"):
+                p0 = w0[:-1]
+                starts = [i for i, r in enumerate(self.raw) if r.startswith(p0)]
+            else:
+                starts = self.a.index.get(w0, ())
+            for start in starts:
+                end = _match_at(self.a, self.raw, start, parts)
+                if end is not None and self.cl.of_token[start] == self.cl.of_token[end]:
+                    out.append((start, end))
+        self._occ[parts] = out
+        return out
+
+    def concept_occurrences(self, concept: tuple[tuple[tuple[str, ...], ...], ...]) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for parts in concept:
+            out.extend(self.occurrences(parts))
+        return out
+
+
+def index_answer(a: Analysed) -> AnswerIndex:
+    raw = [a.text[t.start:t.end].lower().replace("'", "").replace("\u2019", "") for t in a.tokens]
+    return AnswerIndex(a, clauses(a), raw)
+
+
+@dataclass(frozen=True)
+class QuestionClaims:
+    """A question's claims, compiled once: per item its claims, and the question's subjects."""
+
+    by_item: dict[str, tuple]
+    subjects: tuple  # compiled phrases of every claim's first concept
+    vocab: frozenset[str]  # stems of every concept phrase and label
+
+
+_QC_CACHE: dict[int, tuple[Question, QuestionClaims]] = {}
+
+
+def question_claims(q: Question) -> QuestionClaims:
+    hit = _QC_CACHE.get(id(q))
+    if hit is not None and hit[0] is q:
+        return hit[1]
+    by_item = {}
+    subjects = []
+    vocab: set[str] = set()
+    for item in q.rubric:
+        compiled = tuple(compiled_claim(c) for c in item.claims)
+        by_item[item.id] = compiled
+        for claim in compiled:
+            subjects.extend(claim[0])
+            for concept in claim:
+                for parts in concept:
+                    vocab.update(w.rstrip("*") for p in parts for w in p)
+        for w in re.findall(r"[A-Za-z0-9]+", item.label):
+            vocab.add(stem(w))
+    qc = QuestionClaims(by_item, tuple(dict.fromkeys(subjects)), frozenset(vocab - STOPWORDS))
+    _QC_CACHE[id(q)] = (q, qc)
+    return qc
+
+
+def _gap_tokens(a: Analysed, x: tuple[int, int], y: tuple[int, int]) -> list[str]:
+    lo, hi = (x, y) if x[0] <= y[0] else (y, x)
+    return [a.tokens[i].stem for i in range(lo[1] + 1, hi[0])]
+
+
+def _related(a: Analysed, matches: list[tuple[int, int]]) -> bool:
+    """Between consecutive concepts there is more than list glue and vague filler."""
+    ordered = sorted(matches)
+    for x, y in zip(ordered, ordered[1:]):
+        if y[0] <= x[1]:
+            continue  # overlapping concepts ("lowers bias" inside "more complexity lowers bias")
+        gap = _gap_tokens(a, x, y)
+        if not gap:
+            if not _adjacent_relation(a, x, y):
+                return False
+            continue
+        if any(g in _VAGUE for g in gap):
+            return False
+        if all(g in _GLUE for g in gap):
+            return False
+    return True
+
+
+def _adjacent_relation(a: Analysed, x: tuple[int, int], y: tuple[int, int]) -> bool:
+    """Two concepts with no word between them are related only if no punctuation separates them."""
+    between = a.text[a.tokens[x[1]].end:a.tokens[y[0]].start]
+    return not re.search(r"[,/&]", between)
+
+
+def _negated(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
+    covered = set()
+    for f, la in matches:
+        covered.update(range(f, la + 1))
+    clause = ix.cl.of_token[matches[0][0]]
+    lo = min(f for f, _ in matches)
+    hi = max(la for _, la in matches)
+    for f, _ in matches:
+        for j in range(max(0, f - NEGATION_BEFORE), f):
+            if j not in covered and ix.cl.of_token[j] == clause and a.tokens[j].stem in NEGATIONS:
+                return True
+    for j in range(lo, hi + 1):
+        if j not in covered and a.tokens[j].stem in NEGATIONS:
+            return True
+    return False
+
+
+def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
+    clause = ix.cl.of_token[matches[0][0]]
+    c_first, c_last = ix.cl.spans[clause]
+    lo = min(f for f, _ in matches)
+    stems_before = [a.tokens[j].stem for j in range(c_first, lo)]
+    if any(s in _FRAME_STEMS for s in stems_before):
+        return True
+    clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
+    for parts in _FRAME_PHRASES:
+        if _contains(clause_stems, parts):
+            return True
+    # The sentence names a myth before this clause ("A common myth is that X").
+    sent = a.tokens[lo].sentence
+    s_first = next(i for i, s in enumerate(ix.cl.sentence_of_clause) if s == sent)
+    for k in range(s_first, clause):
+        f, la = ix.cl.spans[k]
+        prior = [a.tokens[j].stem for j in range(f, la + 1)]
+        if any(s in _FRAME_STEMS for s in prior) and ("that" in prior or prior[-1:] in (["is"], ["be"])):
+            return True
+    # A short rejecting clause right after ("...; it does not", "- but that is wrong").
+    nxt = clause + 1
+    if nxt < len(ix.cl.spans):
+        f, la = ix.cl.spans[nxt]
+        if la >= f and la - f + 1 <= _REJECT_MAX_TOKENS:
+            stems = {a.tokens[j].stem for j in range(f, la + 1)}
+            if stems & _REJECT_STEMS:
+                return True
+    return False
+
+
+def _contains(stems: list[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    if not parts:
+        return False
+    first = parts[0]
+    n = len(first)
+    for i in range(len(stems) - n + 1):
+        if tuple(stems[i:i + n]) == first:
+            if len(parts) == 1:
+                return True
+            rest = stems[i + n:i + n + 6 + sum(len(p) for p in parts[1:])]
+            if _contains(rest, parts[1:]):
+                return True
+    return False
+
+
+def _overlaps(x: tuple[int, int], y: tuple[int, int]) -> bool:
+    return x[0] <= y[1] and y[0] <= x[1]
+
+
+def find_claim_hits(ix: AnswerIndex, claim, subjects, *, excluded: frozenset[int] = frozenset()) -> list[Hit]:
+    """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
+    a = ix.a
+    occ = [ix.concept_occurrences(concept) for concept in claim]
+    if any(not o for o in occ):
+        return []
+    subject_occ = None
+    hits: list[Hit] = []
+    seen: set[tuple[int, int]] = set()
+    for m1 in occ[0]:
+        if a.tokens[m1[0]].sentence in excluded:
+            continue
+        clause = ix.cl.of_token[m1[0]]
+        chosen = [m1]
+        ok = True
+        for others in occ[1:]:
+            cands = [m for m in others if ix.cl.of_token[m[0]] == clause and not _overlaps(m, m1)]
+            if not cands:
+                ok = False
+                break
+            chosen.append(min(cands, key=lambda m: abs(m[0] - m1[0])))
+        if not ok:
+            continue
+        lo = min(f for f, _ in chosen)
+        hi = max(la for _, la in chosen)
+        if hi - lo + 1 > WINDOW_TOKENS or (lo, hi) in seen:
+            continue
+        if not _related(a, chosen):
+            continue
+        if subject_occ is None:
+            own = {parts for concept in claim for parts in concept}
+            subject_occ = [m for parts in subjects if parts not in own for m in ix.occurrences(parts)]
+        if _closer_subject(ix, chosen, subject_occ):
+            continue
+        seen.add((lo, hi))
+        hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
+    return hits
+
+
+def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], subject_occ) -> bool:
+    """Some other subject in the clause sits nearer to one of the claim's concepts than its own subject."""
+    m1 = chosen[0]
+    clause = ix.cl.of_token[m1[0]]
+    rivals = [s for s in subject_occ
+              if ix.cl.of_token[s[0]] == clause and not any(_overlaps(s, c) for c in chosen)]
+    if not rivals:
+        return False
+    for m in chosen[1:]:
+        own = _distance(m, m1)
+        if any(_distance(m, r) < own for r in rivals):
+            return True
+    return False
+
+
+def _distance(x: tuple[int, int], y: tuple[int, int]) -> int:
+    if _overlaps(x, y):
+        return 0
+    return y[0] - x[1] if x[1] < y[0] else x[0] - y[1]
+
+
+def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *,
+              excluded: frozenset[int] = frozenset()) -> list[Hit]:
+    qc = question_claims(q)
+    hits: list[Hit] = []
+    for claim in qc.by_item[item.id]:
+        hits.extend(find_claim_hits(ix, claim, qc.subjects, excluded=excluded))
+    return hits
+
+
+def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]:
+    """Sentences that name the subject (first concept) of one of the item's claims, asserted or not."""
+    qc = question_claims(q)
+    out = set()
+    for claim in qc.by_item[item.id]:
+        for concept in claim[:1]:
+            for parts in concept:
+                for f, _ in ix.occurrences(parts):
+                    out.add(ix.a.tokens[f].sentence)
+    return sorted(out)

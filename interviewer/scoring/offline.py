@@ -1,0 +1,255 @@
+"""The offline judge: claim matching, deterministic, always labelled an estimate.
+
+Also the answer-level checks both judges share (`inspect_answer`): injected instructions, repeated
+sentences, text copied from what the candidate was shown, too short, keyword lists, off topic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..text import Analysed, analyse, content_stems, stem, stopword_ratio
+from ..types import Flag, ItemVerdict, Kind, Question, RubricItem, Score
+from .claims import _VAGUE, AnswerIndex, Hit, index_answer, item_hits, named_sentences, question_claims
+from .policy import POLICY, ScoringPolicy
+from .verdicts import finish, is_star_format
+
+MIN_WORDS = {Kind.technical: 15, Kind.coding: 15, Kind.system_design: 40, Kind.behavioral: 40}
+KEYWORD_LIST_STOPWORD_RATIO = 0.16
+OFF_TOPIC_OVERLAP = 0.12
+COPY_NGRAM = 4
+COPY_SHARE = 0.5
+
+_INJECTION_PATTERNS = [
+    r"\bignore\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
+    r"\bdisregard\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
+    r"\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(ai|grader|evaluator|model|assistant|judge|llm|scorer)\b",
+    r"\b(dear|hey|hi)\s+(ai|grader|evaluator|model|assistant|judge)\b",
+    r"\b(grader|evaluator|judge|scorer)\s*[:,]",
+    r"\b(give|award|assign|mark|grade|score|rate)\b.{0,30}\b(full|maximum|max|perfect|100|10/10|strong|covered|all items)\b",
+    r"\byou are (now )?(a|an|the)\b.{0,30}\b(grader|evaluator|judge|assistant|ai)\b",
+    r"^\s*(system|assistant|user)\s*:",
+    r"<\|?\s*/?\s*(system|im_start|im_end|assistant|user)\b",
+    r"\[/?(inst|system)\]",
+    r"\"(covered|score|band|items|sentences)\"\s*:",
+    r"```\s*json",
+    r"\b(all|every) (rubric )?items? (are|is|as) covered\b",
+    r"\bnew instructions?\b",
+    r"\bend of (the )?(answer|response|candidate)\b",
+]
+INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.I | re.M)
+
+# Words with no content of their own: a sentence made only of these and the topic's vocabulary is filler.
+_GENERIC = frozenset(stem(w) for w in """
+think believe know understand say said talk discuss discussed explain explained describe approach way ways
+really quite basically generally overall often usually always sometimes good great bad well important
+question answer topic thing things something everything anything model models use used using need needs
+make makes made help helps get gets look looks see seen different various several many lot lots kind kinds
+type types case cases example examples also very much more most less least sure definitely certainly
+""".split()) | _VAGUE
+
+
+@dataclass
+class Inspected:
+    """An answer prepared for judging: its text, analysis, index, flags and sentences that earn nothing."""
+
+    text: str
+    a: Analysed
+    ix: AnswerIndex
+    flags: list[Flag]
+    excluded: frozenset[int]
+    reasons: dict[int, str] = field(default_factory=dict)  # why a sentence earns nothing
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def _words(text: str) -> list[str]:
+    return [stem(w) for w in re.findall(r"[A-Za-z0-9]+", text)]
+
+
+def copied_from(sentence: str, sources: list[set[tuple[str, ...]]]) -> bool:
+    words = _words(sentence)
+    grams = _ngrams(words, COPY_NGRAM)
+    if len(words) < COPY_NGRAM + 1 or not grams:
+        return False
+    return any(len(grams & src) / len(grams) >= COPY_SHARE for src in sources)
+
+
+def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
+                   policy: ScoringPolicy = POLICY) -> Inspected:
+    """Flags and sentences that earn nothing; `shown` is text the candidate was shown (hints, model answer)."""
+    flags: list[Flag] = []
+    text = answer or ""
+    if len(text) > policy.max_answer_chars:
+        text = text[:policy.max_answer_chars]
+        flags.append("truncated")
+    a = analyse(text)
+    excluded: set[int] = set()
+    reasons: dict[int, str] = {}
+    seen: set[str] = set()
+    shown_grams = [_ngrams(_words(s), COPY_NGRAM) for s in shown if s]
+    question_grams = [_ngrams(_words(q.prompt + " " + q.title), COPY_NGRAM)]
+    for i in range(len(a.sentences)):
+        sentence = a.sentence_text(i)
+        key = " ".join(_words(sentence))
+        if INJECTION_RE.search(sentence):
+            excluded.add(i)
+            reasons[i] = "text addressed to the grader earns nothing"
+            if "instructions_to_grader" not in flags:
+                flags.append("instructions_to_grader")
+        elif key in seen:
+            excluded.add(i)
+            reasons[i] = "a repeated sentence counts once"
+        elif shown_grams and copied_from(sentence, shown_grams):
+            excluded.add(i)
+            reasons[i] = "text copied from what you were shown earns nothing"
+            if "copied_reference" not in flags:
+                flags.append("copied_reference")
+        elif copied_from(sentence, question_grams):
+            excluded.add(i)
+            reasons[i] = "a sentence that repeats the question earns nothing"
+        seen.add(key)
+    a.excluded = frozenset(excluded)
+    words = sum(s.n_words for i, s in enumerate(a.sentences) if i not in excluded)
+    if words < MIN_WORDS[q.kind]:
+        flags.append("too_short")
+    if words >= 5 and stopword_ratio(a) < KEYWORD_LIST_STOPWORD_RATIO:
+        flags.append("keyword_list")
+    stems = content_stems(a)
+    if stems and words >= 5:
+        qc = question_claims(q)
+        vocab = qc.vocab | content_stems(analyse(q.title + " " + q.prompt + " " + q.reference_answer))
+        if len(stems & vocab) / len(stems) < OFF_TOPIC_OVERLAP:
+            flags.append("off_topic")
+    return Inspected(text, a, index_answer(a), flags, frozenset(excluded), reasons)
+
+
+def filler_sentences(q: Question, ins: Inspected, asserting: set[int]) -> set[int]:
+    """Sentences that assert nothing and whose content is only the topic's vocabulary and generic words."""
+    qc = question_claims(q)
+    topic = qc.vocab | content_stems(analyse(q.title))
+    out = set()
+    a = ins.a
+    for i in range(len(a.sentences)):
+        if i in asserting or i in ins.excluded:
+            continue
+        stems = {t.stem for t in a.tokens if t.sentence == i}
+        content = {s for s in stems if len(s) > 2 and not s.isdigit()} - _stop_and_generic()
+        if content and content <= topic:
+            out.add(i)
+    return out
+
+
+def _stop_and_generic() -> frozenset[str]:
+    from ..text import STOPWORDS
+
+    return STOPWORDS | _GENERIC
+
+
+def assign_sentences(candidates: dict[str, list[int]], weights: dict[str, float], per_sentence: int) -> dict[str, int]:
+    """Give each item one sentence so that no sentence credits more than `per_sentence` items.
+
+    Items with the fewest candidate sentences choose first (then heavier items), each the earliest
+    sentence with room left.
+    """
+    load: dict[int, int] = {}
+    chosen: dict[str, int] = {}
+    for item_id in sorted(candidates, key=lambda k: (len(candidates[k]), -weights[k], k)):
+        for s in sorted(candidates[item_id]):
+            if load.get(s, 0) < per_sentence:
+                chosen[item_id] = s
+                load[s] = load.get(s, 0) + 1
+                break
+    return chosen
+
+
+class OfflineJudge:
+    """Claim matching over the answer's sentences: an estimate, always labelled as such."""
+
+    name = "offline"
+
+    def __init__(self, policy: ScoringPolicy = POLICY):
+        self.policy = policy
+
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score:
+        ins = inspect_answer(question, answer, shown=shown, policy=self.policy)
+        return self.score_inspected(question, ins)
+
+    def item_hits(self, question: Question, ins: Inspected) -> dict[str, list[Hit]]:
+        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded)
+                for item in question.rubric if item.claims}
+
+    def score_inspected(self, question: Question, ins: Inspected) -> Score:
+        policy = self.policy
+        a = ins.a
+        hits = self.item_hits(question, ins)
+        asserting = {h.sentence for hs in hits.values() for h in hs}
+        filler = filler_sentences(question, ins, asserting)
+        flags = list(ins.flags)
+        if filler and len(filler) * 2 >= max(1, len(a.sentences) - len(ins.excluded)):
+            flags.append("filler")
+        scorable = [i for i in question.scorable_items if not (i.kind == "star" and is_star_format(question))]
+        candidates = {i.id: sorted({h.sentence for h in hits.get(i.id, []) if h.asserted}) for i in scorable}
+        candidates = {k: v for k, v in candidates.items() if v}
+        chosen = assign_sentences(candidates, {i.id: i.weight for i in scorable}, policy.items_per_sentence)
+        keyword_list = "keyword_list" in flags
+        items: list[ItemVerdict] = []
+        for item in question.scorable_items:
+            if item.kind == "star" and is_star_format(question):
+                items.append(ItemVerdict(id=item.id, label=item.label, kind=item.kind, weight=item.weight,
+                                         covered=False))  # filled in from the STAR analysis
+                continue
+            items.append(self._verdict(question, item, ins, hits.get(item.id, []), chosen.get(item.id),
+                                       candidates.get(item.id), filler, keyword_list))
+        misconceptions = [self._misconception(item, ins, hits.get(item.id, [])) for item in question.misconceptions]
+        return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy)
+
+    def _verdict(self, q: Question, item: RubricItem, ins: Inspected, hits: list[Hit], sentence: int | None,
+                 candidates: list[int] | None, filler: set[int], keyword_list: bool) -> ItemVerdict:
+        a = ins.a
+        base = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
+        if sentence is not None:
+            hit = next(h for h in hits if h.sentence == sentence and h.asserted)
+            s = a.sentences[sentence]
+            share = self.policy.keyword_list_share if keyword_list else 1.0
+            return ItemVerdict(**base, covered=True, evidence=a.text[s.start:s.end], start=s.start, end=s.end,
+                               depth="explained", credit=item.weight * share,
+                               mark_start=a.tokens[hit.first].start, mark_end=a.tokens[hit.last].end,
+                               reason="this sentence asserts the point")
+        negated = [h for h in hits if h.negated and not h.refuted]
+        named = [s for s in named_sentences(ins.ix, q, item) if s not in ins.excluded and s not in filler]
+        if candidates:
+            reason = "the sentence that makes this point already credits two other items"
+        elif negated:
+            reason = "the answer says the opposite of this point"
+        elif named:
+            reason = "the terms are named, but the answer doesn't say how they relate"
+        else:
+            reason = "not stated in the answer"
+        if named and not negated:
+            s = a.sentences[named[0]]
+            return ItemVerdict(**base, covered=False, evidence=a.text[s.start:s.end], start=s.start, end=s.end,
+                               depth="named", credit=item.weight * self.policy.named_share, reason=reason)
+        if negated:
+            s = a.sentences[negated[0].sentence]
+            return ItemVerdict(**base, covered=False, evidence=a.text[s.start:s.end], start=s.start, end=s.end,
+                               depth="missing", credit=0.0, reason=reason,
+                               note="this sentence contradicts the point")
+        return ItemVerdict(**base, covered=False, reason=reason)
+
+    def _misconception(self, item: RubricItem, ins: Inspected, hits: list[Hit]) -> ItemVerdict:
+        a = ins.a
+        base = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
+        asserted = [h for h in hits if h.asserted]
+        if not asserted:
+            reason = "named only to be rejected" if hits else "not asserted"
+            return ItemVerdict(**base, covered=False, reason=reason)
+        h = asserted[0]
+        s = a.sentences[h.sentence]
+        return ItemVerdict(**base, covered=True, evidence=a.text[s.start:s.end], start=s.start, end=s.end,
+                           depth="named", credit=-item.weight * self.policy.misconception_factor,
+                           mark_start=a.tokens[h.first].start, mark_end=a.tokens[h.last].end,
+                           reason="the answer asserts this wrong claim")
