@@ -46,6 +46,13 @@ class DevCase(BaseModel):
     adversarial: bool = False
     max_band: Band | None = Field(default=None, description="adversarial: the band it must not exceed")
     expect_flags: list[Flag] = Field(default_factory=list)
+    category: Literal["fluent_wrong", "filler", "refutation", "paraphrase", "we_story"] | None = Field(
+        default=None,
+        description="fluent_wrong: wrong claims told fluently (must score below partial); filler: rubric "
+                    "vocabulary with nothing asserted (< 40); refutation: a myth named to reject it (no "
+                    "deduction); paraphrase: correct points in words away from the bank's (recall); "
+                    "we_story: a behavioral story told only as 'we'",
+    )
 
 
 class DevSet(BaseModel):
@@ -98,11 +105,19 @@ class EvalReport(BaseModel):
 
 
 def load_dev_set(path: Path | str | None = None) -> list[DevCase]:
-    path = Path(path) if path else DEV_SET
-    try:
-        return DevSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).cases
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise BankError([f"{path}:1: (dev set): {exc}"]) from exc
+    """The dev set: `evals/dev_set.yaml` plus every `evals/dev_set.d/*.yaml` (or just `path`)."""
+    paths = [Path(path)] if path else [DEV_SET, *sorted((DEV_SET.parent / "dev_set.d").glob("*.yaml"))]
+    cases: list[DevCase] = []
+    for p in paths:
+        try:
+            cases.extend(DevSet.model_validate(yaml.safe_load(p.read_text(encoding="utf-8"))).cases)
+        except (OSError, yaml.YAMLError, ValidationError) as exc:
+            raise BankError([f"{p}:1: (dev set): {exc}"]) from exc
+    ids = [c.id for c in cases]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise BankError([f"{DEV_SET}:1: (dev set): duplicate case ids: {', '.join(dupes)}"])
+    return cases
 
 
 def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
