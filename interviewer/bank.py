@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import BankError, UnknownQuestion
 from .types import GuideExtras, Kind, Loop, Question
 
-DEFAULT_BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
+DEFAULT_BANK_DIR = Path(os.environ.get("INTERVIEWER_BANK") or Path(__file__).resolve().parent.parent / "question_bank")
 
 M = TypeVar("M", bound=BaseModel)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: several times faster

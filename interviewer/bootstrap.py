@@ -24,7 +24,7 @@ class App:
     store: Store
     interviewer_model: ChatModel | None = None
     judge_model: ChatModel | None = None
-    max_follow_ups: int = 2
+    max_follow_ups: int | None = None  # None: in proportion to each question's time budget
     options: dict = field(default_factory=dict)
 
     @property
@@ -79,6 +79,6 @@ def build_app(settings: Settings | None = None, *, bank: Bank | None = None, sto
         from .llm import build_models
 
         interviewer_model, judge_model = build_models(settings)
-    max_follow_ups = options.pop("max_follow_ups", 2)
+    max_follow_ups = options.pop("max_follow_ups", None)
     return App(settings=settings, bank=bank, store=store, interviewer_model=interviewer_model,
                judge_model=judge_model, max_follow_ups=max_follow_ups, options=options)

@@ -113,9 +113,16 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
     rec = app.store.get(session.id)
     if args.json:
         data = transcript_json(rec)
-        print(json.dumps({"id": data["id"], "mode": data["mode"],
-                          "turns": [{"role": t["role"], "question_id": t["question_id"], "text": t["text"]}
-                                    for t in data["turns"]],
+        turns = []
+        for t in session.transcript():
+            row = {"role": t["role"], "question_id": t["question_id"], "text": t["text"]}
+            if "move" in t:
+                row["move"] = t["move"]
+                if t.get("target"):
+                    row["target"] = t["target"]
+            turns.append(row)
+        print(json.dumps({"id": data["id"], "mode": data["mode"], "turns": turns,
+                          "replaced_model_replies": session.replacements,
                           "results": [s.public_json() for s in scores]}, indent=2, ensure_ascii=False))
     else:
         for s in scores:

@@ -39,9 +39,18 @@ class JudgeVerdict(BaseModel):
     items: list[JudgeItem]
 
 
-def numbered(ins: Inspected) -> str:
+def numbered(ins: Inspected, question: Question | None = None,
+             contexts: tuple[tuple[str, int, int], ...] = ()) -> str:
+    """The answer as numbered sentences; a reply to a follow-up is introduced by what it was asked about."""
     a = ins.a
-    return "\n".join(f"[{i + 1}] {a.sentence_text(i)}" for i in range(len(a.sentences)))
+    lines = []
+    for i in range(len(a.sentences)):
+        s = a.sentences[i]
+        for item_id, start, _end in contexts:
+            if start <= s.start and (i == 0 or a.sentences[i - 1].start < start) and question is not None:
+                lines.append(f"(the interviewer then asked a follow-up about: {question.item(item_id).label})")
+        lines.append(f"[{i + 1}] {a.sentence_text(i)}")
+    return "\n".join(lines)
 
 
 class LLMJudge:
@@ -55,7 +64,8 @@ class LLMJudge:
         self.fallback = fallback or OfflineJudge(policy)
         self.last_usage: Usage | None = None  # tokens used by the last `score` call (all attempts)
 
-    def messages(self, question: Question, ins: Inspected) -> list[Message]:
+    def messages(self, question: Question, ins: Inspected,
+                 contexts: tuple[tuple[str, int, int], ...] = ()) -> list[Message]:
         tag = secrets.token_hex(8)
         rubric = "\n".join(
             f"- id: {i.id}\n  kind: "
@@ -67,7 +77,7 @@ class LLMJudge:
             Message(role="system", content=render("judge_system", delimiter=tag)),
             Message(role="user", content=render(
                 "judge_user", question=question.prompt, kind=question.kind.value, rubric=rubric,
-                delimiter=tag, answer=numbered(ins), ids=", ".join(i.id for i in question.rubric),
+                delimiter=tag, answer=numbered(ins, question, contexts), ids=", ".join(i.id for i in question.rubric),
             )),
         ]
 
@@ -90,8 +100,8 @@ class LLMJudge:
         if usage is not None:
             self.last_usage = usage if self.last_usage is None else self.last_usage + usage
 
-    def _ask(self, question: Question, ins: Inspected) -> JudgeVerdict:
-        messages = self.messages(question, ins)
+    def _ask(self, question: Question, ins: Inspected, contexts=()) -> JudgeVerdict:
+        messages = self.messages(question, ins, contexts)
         problem = None
         for attempt in range(2):
             if problem:
@@ -110,24 +120,28 @@ class LLMJudge:
                 return verdict
         raise ModelError("invalid_output", f"The judge model's reply was invalid twice ({problem}).")
 
-    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score:
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = (),
+              contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         self.last_usage = None
         ins = inspect_answer(question, answer, shown=shown, policy=self.policy)
         try:
-            verdict = self._ask(question, ins) if ins.a.sentences else JudgeVerdict(
+            verdict = self._ask(question, ins, contexts) if ins.a.sentences else JudgeVerdict(
                 items=[JudgeItem(id=i.id, sentences=[], reason="empty answer") for i in question.rubric])
         except ModelError as exc:
-            fallback = self.fallback.score_inspected(question, ins)
+            fallback = self.fallback.score_inspected(question, ins, contexts=contexts, clarified=clarified)
             return fallback.model_copy(update={
                 "fallback_reason": f"{exc} The offline estimate is shown instead.",
             })
-        return self._verdicts(question, ins, verdict)
+        return self._verdicts(question, ins, verdict, contexts, clarified)
 
-    def _verdicts(self, question: Question, ins: Inspected, verdict: JudgeVerdict) -> Score:
+    def _verdicts(self, question: Question, ins: Inspected, verdict: JudgeVerdict,
+                  contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         a = ins.a
         by_id = {i.id: i for i in verdict.items}
         rubric_grams = [_ngrams(_words(" ".join([i.label, i.covered_when])), COPY_NGRAM) for i in question.rubric]
-        offline_hits = self.fallback.item_hits(question, ins)
+        offline_hits = self.fallback.item_hits(question, ins, contexts)
+        in_context = {item_id: [i for i, sp in enumerate(ins.a.sentences) if st <= sp.start < en]
+                      for item_id, st, en in contexts}
         star_derived = is_star_format(question)
         cited: dict[str, list[int]] = {}
         notes: dict[str, str] = {}
@@ -137,7 +151,8 @@ class LLMJudge:
             keep: list[int] = []
             for n in dict.fromkeys(by_id[item.id].sentences):
                 s = n - 1
-                problem = self._citation_problem(question, item, ins, s, rubric_grams)
+                problem = self._citation_problem(question, item, ins, s, rubric_grams,
+                                                 s in in_context.get(item.id, ()))
                 if problem:
                     notes.setdefault(item.id, problem)
                     continue
@@ -190,17 +205,17 @@ class LLMJudge:
             items.append(ItemVerdict(**base, covered=ok, evidence=ev, start=start, end=end, depth=depth,
                                      credit=item.weight * share if ok else 0.0, note=note, reason=reason))
         return finish(question, ins.text, items, misconceptions, list(ins.flags), a, judge="llm",
-                      model=getattr(self.model, "name", None), policy=self.policy)
+                      model=getattr(self.model, "name", None), policy=self.policy, clarified=clarified)
 
     def _citation_problem(self, question: Question, item: RubricItem, ins: Inspected, s: int,
-                          rubric_grams) -> str | None:
+                          rubric_grams, probed: bool = False) -> str | None:
         a = ins.a
         if s in ins.excluded:
             return ins.reasons.get(s, "that sentence earns nothing")
         text = a.sentence_text(s)
         if copied_from(text, rubric_grams):
             return "the cited sentence copies the rubric, so it earns nothing"
-        if not _mentions(question, item, {t.stem for t in a.tokens if t.sentence == s}):
+        if not probed and not _mentions(question, item, {t.stem for t in a.tokens if t.sentence == s}):
             return "the cited sentence doesn't mention this item's concepts"
         return None
 

@@ -174,18 +174,25 @@ class OfflineJudge:
     def __init__(self, policy: ScoringPolicy = POLICY):
         self.policy = policy
 
-    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score:
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = (),
+              contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
+        """Score `answer`. `shown`: text the candidate was shown (copies earn nothing); `contexts`:
+        (item id, start, end) spans of the answer that reply to a probe on that item; `clarified`: the
+        candidate's clarifying questions that the interviewer's facts answered."""
         ins = inspect_answer(question, answer, shown=shown, policy=self.policy)
-        return self.score_inspected(question, ins)
+        return self.score_inspected(question, ins, contexts=contexts, clarified=clarified)
 
-    def item_hits(self, question: Question, ins: Inspected) -> dict[str, list[Hit]]:
-        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded)
+    def item_hits(self, question: Question, ins: Inspected,
+                  contexts: tuple[tuple[str, int, int], ...] = ()) -> dict[str, list[Hit]]:
+        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded,
+                                   contexts=tuple((s, e) for i, s, e in contexts if i == item.id))
                 for item in question.rubric if item.claims}
 
-    def score_inspected(self, question: Question, ins: Inspected) -> Score:
+    def score_inspected(self, question: Question, ins: Inspected, *,
+                        contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         policy = self.policy
         a = ins.a
-        hits = self.item_hits(question, ins)
+        hits = self.item_hits(question, ins, contexts)
         asserting = {h.sentence for hs in hits.values() for h in hs}
         filler = filler_sentences(question, ins, asserting)
         flags = list(ins.flags)
@@ -205,7 +212,8 @@ class OfflineJudge:
             items.append(self._verdict(question, item, ins, hits.get(item.id, []), chosen.get(item.id),
                                        candidates.get(item.id), filler, keyword_list))
         misconceptions = [self._misconception(item, ins, hits.get(item.id, [])) for item in question.misconceptions]
-        return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy)
+        return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy,
+                      clarified=clarified)
 
     def _verdict(self, q: Question, item: RubricItem, ins: Inspected, hits: list[Hit], sentence: int | None,
                  candidates: list[int] | None, filler: set[int], keyword_list: bool) -> ItemVerdict:
