@@ -103,9 +103,41 @@ def _judge(name: str):
     return LLMJudge(judge_model)
 
 
+def cmd_score_batch(bank: Bank, args: argparse.Namespace) -> int:
+    """JSON Lines in ({"question": ID, "answer": TEXT} per line), JSON Lines out, in order, one process.
+
+    A line that can't be scored gets {"line": N, "error": "..."} in its place; the rest go on.
+    """
+    import json
+
+    from .scoring import score_answer
+
+    judge = _judge(args.judge)
+    source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+    with source:
+        for n, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("question"), str) \
+                        or not isinstance(row.get("answer"), str):
+                    raise ValueError('each line must be {"question": ID, "answer": TEXT}')
+                result = score_answer(bank.get(row["question"]), row["answer"], judge=judge).public_json()
+            except (ValueError, InterviewerError) as exc:
+                result = {"line": n, "error": f"line {n}: {exc}"}
+            print(json.dumps(result, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
 def cmd_score(bank: Bank, args: argparse.Namespace) -> int:
     from .scoring import score_answer
 
+    if args.batch:
+        return cmd_score_batch(bank, args)
+    if not args.question or (args.answer is None and not args.answer_file):
+        raise InterviewerError("score needs --question and --answer/--answer-file, or --batch FILE.")
     q = bank.get(args.question)
     if args.answer_file:
         answer = Path(args.answer_file).read_text(encoding="utf-8")
@@ -115,7 +147,7 @@ def cmd_score(bank: Bank, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.public_json())
         return 0
-    label = " (offline estimate)" if result.estimate else f" (judge: {result.model})"
+    label = " (offline estimate)" if result.estimate else f" (LLM judge: {result.model})"
     print(f"{q.title}\nScore: {result.score}/100, {result.band}{label}")
     if result.fallback_reason:
         print(f"Note: {result.fallback_reason}")
@@ -179,11 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = bsub.add_parser("validate", help="validate a bank directory")
     v.add_argument("dir", nargs="?", default=None)
 
-    sc = sub.add_parser("score", help="score one answer")
-    sc.add_argument("--question", required=True)
+    sc = sub.add_parser("score", help="score one answer, or a JSON Lines batch")
+    sc.add_argument("--question")
     src = sc.add_mutually_exclusive_group(required=True)
     src.add_argument("--answer-file")
     src.add_argument("--answer")
+    src.add_argument("--batch", help='JSON Lines of {"question": ID, "answer": TEXT} ("-" for stdin)')
     sc.add_argument("--judge", choices=["offline", "llm"], default="offline")
     sc.add_argument("--json", action="store_true")
 

@@ -213,8 +213,9 @@ class InterviewSession:
         self.model = model
         self.judge = judge or OfflineJudge()
         self.offline = OfflineJudge()
-        # Coverage during the conversation: the report's judge unless told otherwise.
-        self.live_judge = live_judge or self.judge
+        # Coverage during the conversation: the claim-level offline judge (instant, the same claims the report's
+        # offline judge uses); pass the LLM judge as `live_judge` for a per-answer model verdict.
+        self.live_judge = live_judge or self.offline
         self.max_follow_ups = max_follow_ups  # None: in proportion to each question's time budget
         self.budget_tokens = budget_tokens
         self.cost_fn = cost_fn

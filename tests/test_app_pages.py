@@ -76,7 +76,7 @@ def test_streamed_follow_up_and_llm_judge_with_fake_models(bank):
     interviewer = FunctionModel(fn=lambda m, t: "<notes>secret plan</notes>How would you pick its strength?",
                                 name="fake-interviewer")
     judge = FunctionModel(fn=lambda m, t: {"items": [
-        {"id": i.id, "covered": i.id == "definition", "quote": WEAK if i.id == "definition" else ""}
+        {"id": i.id, "sentences": [1] if i.id == "definition" else [], "reason": "r"}
         for i in q.rubric]}, name="fake-judge")
     at = _start(_app(models=(interviewer, judge)))
     at.chat_input(key="answer").set_value(WEAK).run()

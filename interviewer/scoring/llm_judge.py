@@ -15,10 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..chat import ChatModel, Message, Usage
 from ..errors import ModelError
 from ..prompts import render
-from ..text import STOPWORDS
 from ..types import ItemVerdict, Kind, Question, RubricItem, Score
-from .claims import Hit, question_claims
-from .offline import _GENERIC, COPY_NGRAM, Inspected, OfflineJudge, _ngrams, _words, copied_from, inspect_answer
+from .claims import Hit, mentions
+from .offline import COPY_NGRAM, Inspected, OfflineJudge, _ngrams, _words, copied_from, inspect_answer
 from .policy import POLICY, ScoringPolicy
 from .verdicts import finish, is_star_format
 
@@ -215,22 +214,9 @@ class LLMJudge:
         text = a.sentence_text(s)
         if copied_from(text, rubric_grams):
             return "the cited sentence copies the rubric, so it earns nothing"
-        if not probed and not _mentions(question, item, {t.stem for t in a.tokens if t.sentence == s}):
+        if not probed and item.kind != "star" and not mentions(ins.ix, question, item, s):
             return "the cited sentence doesn't mention this item's concepts"
         return None
-
-
-def _mentions(question: Question, item: RubricItem, stems: set[str]) -> bool:
-    qc = question_claims(question)
-    vocab = set()
-    for claim in qc.by_item.get(item.id, ()):
-        for concept in claim:
-            for parts in concept:
-                vocab.update(x for p in parts for x in p)
-    vocab -= STOPWORDS | _GENERIC
-    if item.kind == "star":
-        return True
-    return bool(stems & vocab)
 
 
 def _rejected(hits: list[Hit], sentence: int) -> bool:
