@@ -17,6 +17,7 @@ clause of one sentence, related rather than listed. Four rules make that precise
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -190,8 +191,36 @@ class AnswerIndex:
     cl: Clauses
     raw: list[str]
     _occ: dict = field(default_factory=dict)
+    _sorted: list[tuple[str, int]] = field(default_factory=list)
+    _refuted: dict = field(default_factory=dict)
+    _concepts: dict = field(default_factory=dict)
+
+    def subject_occurrences(self, subjects) -> list:
+        """(phrase, occurrences) for every subject phrase that occurs (cached per answer)."""
+        cached = self._occ.get(("subjects", id(subjects)))
+        if cached is None:
+            cached = [(parts, occ) for parts in subjects if (occ := self.occurrences(parts))]
+            self._occ[("subjects", id(subjects))] = cached
+        return cached
+
+    def prefix_starts(self, prefix: str) -> list[int]:
+        """Token indexes whose raw word starts with `prefix` (bisect over the sorted words)."""
+        if not self._sorted:
+            self._sorted = sorted((r, i) for i, r in enumerate(self.raw))
+        lo = bisect.bisect_left(self._sorted, (prefix, -1))
+        out = []
+        for r, i in self._sorted[lo:]:
+            if not r.startswith(prefix):
+                break
+            out.append(i)
+        return sorted(out)
 
     def occurrences(self, parts: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+        if not parts:
+            return []
+        w0 = parts[0][0]
+        if w0[-1] != "*" and w0 not in self.a.index:
+            return []
         hit = self._occ.get(parts)
         if hit is not None:
             return hit
@@ -199,8 +228,7 @@ class AnswerIndex:
         if parts:
             w0 = parts[0][0]
             if w0.endswith("*"):
-                p0 = w0[:-1]
-                starts = [i for i, r in enumerate(self.raw) if r.startswith(p0)]
+                starts = self.prefix_starts(w0[:-1])
             else:
                 starts = self.a.index.get(w0, ())
             for start in starts:
@@ -211,9 +239,14 @@ class AnswerIndex:
         return out
 
     def concept_occurrences(self, concept: tuple[tuple[tuple[str, ...], ...], ...]) -> list[tuple[int, int]]:
+        key = id(concept)
+        hit = self._concepts.get(key)
+        if hit is not None and hit[0] is concept:
+            return hit[1]
         out: list[tuple[int, int]] = []
         for parts in concept:
             out.extend(self.occurrences(parts))
+        self._concepts[key] = (concept, out)
         return out
 
 
@@ -309,10 +342,14 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
     stems_before = [a.tokens[j].stem for j in range(c_first, lo)]
     if any(s in _FRAME_STEMS for s in stems_before):
         return True
-    clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
-    for parts in _FRAME_PHRASES:
-        if _contains(clause_stems, parts):
-            return True
+    framed = ix._refuted.get(clause)
+    if framed is None:
+        clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
+        present = set(clause_stems)
+        framed = any(parts[0][0] in present and _contains(clause_stems, parts) for parts in _FRAME_PHRASES)
+        ix._refuted[clause] = framed
+    if framed:
+        return True
     # The sentence names a myth before this clause ("A common myth is that X").
     sent = a.tokens[lo].sentence
     s_first = next(i for i, s in enumerate(ix.cl.sentence_of_clause) if s == sent)
@@ -354,9 +391,12 @@ def _overlaps(x: tuple[int, int], y: tuple[int, int]) -> bool:
 def find_claim_hits(ix: AnswerIndex, claim, subjects, *, excluded: frozenset[int] = frozenset()) -> list[Hit]:
     """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
     a = ix.a
-    occ = [ix.concept_occurrences(concept) for concept in claim]
-    if any(not o for o in occ):
-        return []
+    occ = []
+    for concept in claim:
+        o = ix.concept_occurrences(concept)
+        if not o:
+            return []
+        occ.append(o)
     subject_occ = None
     hits: list[Hit] = []
     seen: set[tuple[int, int]] = set()
@@ -382,7 +422,7 @@ def find_claim_hits(ix: AnswerIndex, claim, subjects, *, excluded: frozenset[int
             continue
         if subject_occ is None:
             own = {parts for concept in claim for parts in concept}
-            subject_occ = [m for parts in subjects if parts not in own for m in ix.occurrences(parts)]
+            subject_occ = [m for parts, occ in ix.subject_occurrences(subjects) if parts not in own for m in occ]
         if _closer_subject(ix, chosen, subject_occ):
             continue
         seen.add((lo, hi))

@@ -78,6 +78,17 @@ def copied_from(sentence: str, sources: list[set[tuple[str, ...]]]) -> bool:
     return any(len(grams & src) / len(grams) >= COPY_SHARE for src in sources)
 
 
+_QGRAMS: dict[int, tuple[Question, set]] = {}
+
+
+def _question_grams(q: Question) -> set[tuple[str, ...]]:
+    hit = _QGRAMS.get(id(q))
+    if hit is None or hit[0] is not q:
+        hit = (q, _ngrams(_words(q.prompt + " " + q.title), COPY_NGRAM))
+        _QGRAMS[id(q)] = hit
+    return hit[1]
+
+
 def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
                    policy: ScoringPolicy = POLICY) -> Inspected:
     """Flags and sentences that earn nothing; `shown` is text the candidate was shown (hints, model answer)."""
@@ -91,7 +102,7 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
     reasons: dict[int, str] = {}
     seen: set[str] = set()
     shown_grams = [_ngrams(_words(s), COPY_NGRAM) for s in shown if s]
-    question_grams = [_ngrams(_words(q.prompt + " " + q.title), COPY_NGRAM)]
+    question_grams = [_question_grams(q)]
     for i in range(len(a.sentences)):
         sentence = a.sentence_text(i)
         key = " ".join(_words(sentence))
@@ -120,17 +131,33 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
         flags.append("keyword_list")
     stems = content_stems(a)
     if stems and words >= 5:
-        qc = question_claims(q)
-        vocab = qc.vocab | content_stems(analyse(q.title + " " + q.prompt + " " + q.reference_answer))
-        if len(stems & vocab) / len(stems) < OFF_TOPIC_OVERLAP:
+        if len(stems & _topic_vocab(q)) / len(stems) < OFF_TOPIC_OVERLAP:
             flags.append("off_topic")
     return Inspected(text, a, index_answer(a), flags, frozenset(excluded), reasons)
 
 
+_VOCABS: dict[int, tuple[Question, frozenset[str], frozenset[str]]] = {}
+
+
+def _vocabs(q: Question) -> tuple[frozenset[str], frozenset[str]]:
+    """(the question's topic vocabulary for the off-topic check, its claim vocabulary for the filler check)."""
+    hit = _VOCABS.get(id(q))
+    if hit is None or hit[0] is not q:
+        qc = question_claims(q)
+        topic = frozenset(qc.vocab | content_stems(analyse(q.title + " " + q.prompt + " " + q.reference_answer)))
+        filler = frozenset(qc.vocab | content_stems(analyse(q.title)))
+        hit = (q, topic, filler)
+        _VOCABS[id(q)] = hit
+    return hit[1], hit[2]
+
+
+def _topic_vocab(q: Question) -> frozenset[str]:
+    return _vocabs(q)[0]
+
+
 def filler_sentences(q: Question, ins: Inspected, asserting: set[int]) -> set[int]:
     """Sentences that assert nothing and whose content is only the topic's vocabulary and generic words."""
-    qc = question_claims(q)
-    topic = qc.vocab | content_stems(analyse(q.title))
+    topic = _vocabs(q)[1]
     out = set()
     a = ins.a
     for i in range(len(a.sentences)):
