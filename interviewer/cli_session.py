@@ -45,7 +45,8 @@ def add_commands(sub) -> None:
 
     s = sub.add_parser("simulate", help="run simulated candidates through the engine (uses the configured model)")
     s.add_argument("--question", default="regularization")
-    s.add_argument("--personas", default="strong,weak,empty,gibberish,echo,decliner,injector")
+    s.add_argument("--personas", default="strong,weak,empty,gibberish,echo,decliner,injector,clarifier,asserter,"
+                                         "paraphraser,skipper")
     s.add_argument("--mode", choices=["practice", "interview"], default="interview")
     s.add_argument("--allow-offline", action="store_true", help="run with the scripted interviewer if no model is set")
     s.add_argument("--json", action="store_true")
@@ -202,7 +203,9 @@ def _simulate(bank: Bank, args: argparse.Namespace) -> int:
             status = "OK  " if r.ok else "FAIL"
             print(f"{status} {r.persona:10} turns={r.turns:2} scores={r.scores} repeated_probe={r.repeated_probe} "
                   f"cap_held={r.cap_held} notes_leaked={r.notes_leaked} revealed={r.reference_revealed} "
-                  f"declines_moved_on={r.declines_moved_on}")
+                  f"declines_moved_on={r.declines_moved_on} moves={'>'.join(r.moves[:8])}")
+            for e in r.errors if not r.ok else []:
+                print(f"     {e}")
     return 0 if all(r.ok for r in reports) else 1
 
 

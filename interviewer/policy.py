@@ -13,6 +13,7 @@ Moves:
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,7 +28,7 @@ HINT_LEVELS = ("direction", "approach", "detailed")
 
 MINUTES_PER_FOLLOW_UP = 4  # about one follow-up per four minutes of the question's budget
 MAX_DECLINES = 2  # two declines on one question move on
-MAX_CLARIFICATIONS = 6  # after this many, clarifying questions are answered with "state an assumption"
+MAX_CLARIFICATIONS = 4  # past this many on one question, a question is treated as an answer
 NO_FACT_REPLY = "Make a reasonable assumption and state it."
 
 _DECLINE_RE = re.compile(
@@ -46,9 +47,14 @@ _QUESTION_START_RE = re.compile(
     r"am i|are we|is there|are there)\b", re.I)
 
 
-def classify_input(text: str) -> InputKind:
-    """What the candidate's message is: an answer, a clarifying question, a decline, or 'next'."""
+def classify_input(text: str, *, last_interviewer: str = "") -> InputKind:
+    """What the candidate's message is: an answer, a clarifying question, a decline, or 'next'.
+
+    A message that only repeats the interviewer's last words is an answer (to be judged), not a question.
+    """
     t = (text or "").strip()
+    if last_interviewer and _repeats(t, last_interviewer):
+        return "answer"
     if _NEXT_RE.match(t):
         return "next"
     if _DECLINE_RE.match(t):
@@ -64,6 +70,13 @@ def classify_input(text: str) -> InputKind:
     if questions and questions * 2 >= len(a.sentences) and words <= 80:
         return "clarifying_question"
     return "answer"
+
+
+def _repeats(text: str, earlier: str) -> bool:
+    a, b = text.lower().split(), earlier.lower().split()
+    if len(a) < 5:
+        return False
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.7
 
 
 def answer_clarification(question: Question, text: str) -> tuple[list[Fact], str]:
@@ -114,7 +127,7 @@ def next_move(question: Question, view: QuestionView, *, mode: Mode, is_last: bo
         return Move("wrap_up", text="We've reached this session's token budget, so let's stop here.")
     if view.last_input == "next":
         return done
-    if view.last_input == "clarifying_question":
+    if view.last_input == "clarifying_question" and view.clarifications <= MAX_CLARIFICATIONS:
         return _clarify(question, view)
     if view.last_input == "decline":
         if view.declines >= MAX_DECLINES:

@@ -414,7 +414,7 @@ class InterviewSession:
         return text
 
     def _record_answer(self, st: QuestionState, answer: str, *, judge: Judge | None) -> None:
-        kind = classify_input(answer)
+        kind = classify_input(answer, last_interviewer=st.last_interviewer)
         st.last_input = kind
         if kind == "clarifying_question":
             st.clarifications.append(answer)

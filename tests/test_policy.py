@@ -218,3 +218,19 @@ def test_replay_rebuilds_the_same_state_after_a_decline(bank, tmp_path):
     assert resumed.phase == s.phase
     assert [t["move"] for t in resumed.transcript() if t["role"] == "interviewer"] == [
         "question", "hint", "challenge"]
+
+
+@pytest.mark.parametrize("question", ["bias-variance-tradeoff", "design-recommendation-system"])
+def test_simulated_personas_get_the_moves_the_policy_promises(tmp_path, question):
+    env = {"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/s.db", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env |= {k: v for k, v in os.environ.items() if k in ("INTERVIEWER_BANK", "TIKTOKEN_CACHE_DIR")}
+    out = subprocess.run([sys.executable, "-m", "interviewer", "simulate", "--question", question, "--allow-offline",
+                          "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    reports = {r["persona"]: r for r in json.loads(out.stdout)}
+    assert all(r["ok"] for r in reports.values())
+    assert reports["clarifier"]["moves"][1] == "clarify"
+    assert reports["skipper"]["moves"][1] in ("move_on", "wrap_up")
+    if question == "bias-variance-tradeoff":
+        assert reports["asserter"]["moves"][1] == "challenge"
+    assert "probe" not in reports["decliner"]["moves"][2:]
