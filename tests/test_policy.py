@@ -234,3 +234,54 @@ def test_simulated_personas_get_the_moves_the_policy_promises(tmp_path, question
     if question == "bias-variance-tradeoff":
         assert reports["asserter"]["moves"][1] == "challenge"
     assert "probe" not in reports["decliner"]["moves"][2:]
+
+
+# --------------------------------------------------------------------------- the same behaviours with a model
+
+FOLLOW_UP_TEXT = "Could you take me through how that part works in more detail?"
+
+
+def _model_app(openai_server, tmp_path, bank):
+    from interviewer.llm import OpenAIChatModel
+    from tests.judge_fakes import judge_verdict
+
+    def handler(body):
+        if body.get("stream"):
+            return "<notes>probe it</notes>" + FOLLOW_UP_TEXT
+        return judge_verdict(body, bank) or {"items": []}
+
+    openai_server.set_handler(handler)
+    env = {"OPENAI_BASE_URL": openai_server.base_url, "OPENAI_API_KEY": "sk-test", "INTERVIEWER_MAX_RETRIES": "0",
+           "INTERVIEWER_TIMEOUT_S": "20", "INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/m.db"}
+    app = build_app(load_settings(env=env, secrets_path=Path("/nonexistent/secrets.toml")), bank=bank)
+    assert isinstance(app.interviewer_model, OpenAIChatModel)
+    return app
+
+
+def _moves_of(session) -> list[str]:
+    return [t["move"] for t in session.transcript() if t["role"] == "interviewer"]
+
+
+def test_with_a_model_the_policy_makes_the_same_moves(openai_server, tmp_path, bank):
+    app = _model_app(openai_server, tmp_path, bank)
+    practice = app.start([bank.get("bias-variance-tradeoff")], mode="practice")
+    "".join(practice.submit("I'm not sure."))
+    assert _moves_of(practice) == ["question", "hint"]
+
+    s = app.start([bank.get("bias-variance-tradeoff")], mode="interview")
+    "".join(s.submit("High bias means overfitting, because the model memorizes the noise."))
+    assert _moves_of(s)[-1] == "challenge"
+    assert s.transcript()[-1]["text"] == FOLLOW_UP_TEXT  # phrased by the model
+
+    d = app.start([bank.get("design-recommendation-system")], mode="interview")
+    reply = "".join(d.submit("How many members and titles are there, and what's the latency budget?"))
+    assert "200 million" in reply and "100 ms" in reply and _moves_of(d)[-1] == "clarify"
+    "".join(d.submit("I'd log plays and impressions."))
+    assert _moves_of(d)[-1] == "probe" and d.transcript()[-1]["target"] == "serving-layer"
+    "".join(d.submit("Most lists are worked out ahead of time and kept in memory, so the page loads in under 100 ms."))
+    assert "serving-layer" in d.view().covered
+    results = d.score()
+    assert results[0].judge == "llm" and results[0].fallback_reason is None
+    covered_items = {i.id for i in results[0].items if i.covered}
+    assert {"serving-layer", "clarify-requirements"} <= covered_items
+    assert any(r.get("stream") for r in openai_server.chat_requests)
