@@ -38,6 +38,29 @@ class JudgeVerdict(BaseModel):
     items: list[JudgeItem]
 
 
+def verdict_type_for(question: Question, n_sentences: int) -> type[JudgeVerdict]:
+    """`JudgeVerdict` for one question and answer, with a `grammar_schema` naming the rubric ids in order and
+    allowing only the answer's sentence numbers: a server that turns a JSON schema into a grammar (llama.cpp's
+    JSON mode) then cannot produce a wrong, missing or repeated id, or a sentence that doesn't exist."""
+    ids = [i.id for i in question.rubric]
+
+    def item(item_id: str) -> dict:
+        return {"type": "object", "properties": {
+            "id": {"const": item_id},
+            "sentences": {"type": "array", "items": {"type": "integer", "minimum": 1,
+                                                     "maximum": max(1, n_sentences)}, "maxItems": 3},
+            "reason": {"type": "string", "maxLength": 200}},
+            "required": ["id", "sentences", "reason"], "additionalProperties": False}
+
+    def grammar_schema(cls) -> dict:
+        return {"type": "object", "properties": {"items": {
+            "type": "array", "prefixItems": [item(i) for i in ids], "minItems": len(ids), "maxItems": len(ids)}},
+            "required": ["items"], "additionalProperties": False}
+
+    return type("JudgeVerdict", (JudgeVerdict,), {"grammar_schema": classmethod(grammar_schema),
+                                                  "__module__": __name__})
+
+
 def numbered(ins: Inspected, question: Question | None = None,
              contexts: tuple[tuple[str, int, int], ...] = ()) -> str:
     """The answer as numbered sentences; a reply to a follow-up is introduced by what it was asked about."""
@@ -106,7 +129,7 @@ class LLMJudge:
             if problem:
                 messages = messages + [Message(role="user", content=render("judge_retry", error=problem))]
             try:
-                verdict = self.model.parse(messages, JudgeVerdict)
+                verdict = self.model.parse(messages, verdict_type_for(question, len(ins.a.sentences)))
             except ModelError as exc:
                 self._count()
                 if exc.kind != "invalid_output" or attempt == 1 or getattr(exc, "retried", False):
@@ -129,7 +152,7 @@ class LLMJudge:
         except ModelError as exc:
             fallback = self.fallback.score_inspected(question, ins, contexts=contexts, clarified=clarified)
             return fallback.model_copy(update={
-                "fallback_reason": f"{exc} The offline estimate is shown instead.",
+                "fallback_reason": f"{exc} The offline estimate is shown instead.", **self._output_mode(),
             })
         return self._verdicts(question, ins, verdict, contexts, clarified)
 
@@ -204,7 +227,15 @@ class LLMJudge:
             items.append(ItemVerdict(**base, covered=ok, evidence=ev, start=start, end=end, depth=depth,
                                      credit=item.weight * share if ok else 0.0, note=note, reason=reason))
         return finish(question, ins.text, items, misconceptions, list(ins.flags), a, judge="llm",
-                      model=getattr(self.model, "name", None), policy=self.policy, clarified=clarified)
+                      model=getattr(self.model, "name", None), policy=self.policy,
+                      clarified=clarified).model_copy(update=self._output_mode())
+
+    def _output_mode(self) -> dict:
+        """How the model's structured output was obtained (see interviewer/llm.py), for the report."""
+        if "output_mode" not in Score.model_fields:
+            return {}
+        return {"output_mode": getattr(self.model, "structured_mode", None),
+                "output_fallback": getattr(self.model, "structured_fallback", None)}
 
     def _citation_problem(self, question: Question, item: RubricItem, ins: Inspected, s: int,
                           rubric_grams, probed: bool = False) -> str | None:
