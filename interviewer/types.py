@@ -59,6 +59,10 @@ def parse_claim(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(concepts)
 
 
+DesignDimension = Literal["framing", "data", "modelling", "offline_eval", "rollout", "serving", "monitoring"]
+DESIGN_DIMENSIONS: tuple[str, ...] = ("framing", "data", "modelling", "offline_eval", "rollout", "serving", "monitoring")
+
+
 class RubricItem(Strict):
     """One binary, checkable item of a rubric.
 
@@ -80,6 +84,8 @@ class RubricItem(Strict):
         default_factory=list,
         description="star items only: extra markers for the STAR part (other items use claims)",
     )
+    dimension: DesignDimension | None = Field(
+        default=None, description="system design: which of the seven design dimensions this item grades")
 
     @field_validator("claims", "phrases")
     @classmethod
@@ -267,6 +273,12 @@ class Question(Strict):
             for needed in ("component", "consideration", "framing"):
                 if needed not in kinds:
                     raise ValueError(f"a system design rubric needs {needed} items")
+        if self.kind is Kind.system_design:
+            graded = {i.dimension for i in self.rubric if i.dimension}
+            missing_dims = [d for d in DESIGN_DIMENSIONS if d not in graded]
+            if missing_dims:
+                raise ValueError("a system design rubric grades every design dimension; no item has dimension "
+                                 + ", ".join(missing_dims))
         if self.kind in (Kind.system_design, Kind.coding) and not self.facts:
             raise ValueError("design and coding questions need interviewer facts (facts:) to answer "
                              "clarifying questions")

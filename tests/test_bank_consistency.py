@@ -94,7 +94,7 @@ def test_a_claim_negated_or_paired_with_another_items_concept_is_not_credited(q)
             plain = [c[0] for c in concepts]
             negated = JUDGE.score(q, _realise(plain, "never leads to"))
             assert not _credited(negated, item.id), (item.id, negated.answer)
-            own = {a for c in concepts for a in c}
+            own = {a for claim in _claims(item) for c in claim for a in c}
             for other in items:
                 if other is item:
                     continue
