@@ -309,6 +309,9 @@ def _related(a: Analysed, matches: list[tuple[int, int]]) -> bool:
             return False
         if all(g in _GLUE for g in gap):
             return False
+        between = a.text[a.tokens[x[1]].end:a.tokens[y[0]].start]
+        if "," in between and sum(1 for g in gap if g not in _GLUE) <= 1:
+            return False  # "A, B C, ...": items of a list, one word apart
     return True
 
 
@@ -330,9 +333,14 @@ def _negated(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
             if j not in covered and ix.cl.of_token[j] == clause and a.tokens[j].stem in NEGATIONS:
                 return True
     for j in range(lo, hi + 1):
-        if j not in covered and a.tokens[j].stem in NEGATIONS:
+        if j not in covered and a.tokens[j].stem in _VERBAL_NEGATIONS:
             return True
     return False
+
+
+# Between two concepts only a verbal negation negates the claim: "more data does not reduce bias" does;
+# "for new listings with no sessions, the embedding is an average" does not.
+_VERBAL_NEGATIONS = NEGATIONS - {"no", "without"}
 
 
 def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
