@@ -261,6 +261,7 @@ class QuestionClaims:
 
     by_item: dict[str, tuple]
     subjects: tuple  # compiled phrases of every claim's first concept
+    claims_of_subject: dict  # subject phrase -> the claims it is the subject of
     vocab: frozenset[str]  # stems of every concept phrase and label
 
 
@@ -273,18 +274,21 @@ def question_claims(q: Question) -> QuestionClaims:
         return hit[1]
     by_item = {}
     subjects = []
+    claims_of_subject: dict = {}
     vocab: set[str] = set()
     for item in q.rubric:
         compiled = tuple(compiled_claim(c) for c in item.claims)
         by_item[item.id] = compiled
         for claim in compiled:
             subjects.extend(claim[0])
+            for parts in claim[0]:
+                claims_of_subject.setdefault(parts, []).append(claim)
             for concept in claim:
                 for parts in concept:
                     vocab.update(w.rstrip("*") for p in parts for w in p)
         for w in re.findall(r"[A-Za-z0-9]+", item.label):
             vocab.add(stem(w))
-    qc = QuestionClaims(by_item, tuple(dict.fromkeys(subjects)), frozenset(vocab - STOPWORDS))
+    qc = QuestionClaims(by_item, tuple(dict.fromkeys(subjects)), claims_of_subject, frozenset(vocab - STOPWORDS))
     _QC_CACHE[id(q)] = (q, qc)
     return qc
 
@@ -396,7 +400,8 @@ def _overlaps(x: tuple[int, int], y: tuple[int, int]) -> bool:
     return x[0] <= y[1] and y[0] <= x[1]
 
 
-def find_claim_hits(ix: AnswerIndex, claim, subjects, *, excluded: frozenset[int] = frozenset()) -> list[Hit]:
+def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
+                    excluded: frozenset[int] = frozenset()) -> list[Hit]:
     """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
     a = ix.a
     occ = []
@@ -430,26 +435,38 @@ def find_claim_hits(ix: AnswerIndex, claim, subjects, *, excluded: frozenset[int
             continue
         if subject_occ is None:
             own = {parts for concept in claim for parts in concept}
-            subject_occ = [m for parts, occ in ix.subject_occurrences(subjects) if parts not in own for m in occ]
-        if _closer_subject(ix, chosen, subject_occ):
+            subject_occ = [(m, parts) for parts, occ in ix.subject_occurrences(qc.subjects) if parts not in own
+                           for m in occ]
+        if _closer_subject(ix, chosen, subject_occ, qc):
             continue
         seen.add((lo, hi))
         hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
     return hits
 
 
-def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], subject_occ) -> bool:
-    """Some other subject in the clause sits nearer to one of the claim's concepts than its own subject."""
+def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], subject_occ, qc: "QuestionClaims") -> bool:
+    """Another subject in the clause, one that some claim pairs with this very concept occurrence, sits
+    nearer to it than the claim's own subject ("high bias means overfitting": overfitting goes to bias)."""
     m1 = chosen[0]
     clause = ix.cl.of_token[m1[0]]
-    rivals = [s for s in subject_occ
-              if ix.cl.of_token[s[0]] == clause and not any(_overlaps(s, c) for c in chosen)]
+    rivals = [(r, parts) for r, parts in subject_occ
+              if ix.cl.of_token[r[0]] == clause and not any(_overlaps(r, c) for c in chosen)]
     if not rivals:
         return False
     for m in chosen[1:]:
         own = _distance(m, m1)
-        if any(_distance(m, r) < own for r in rivals):
-            return True
+        for r, parts in rivals:
+            if _distance(m, r) < own and _takes(ix, qc.claims_of_subject.get(parts, ()), m):
+                return True
+    return False
+
+
+def _takes(ix: AnswerIndex, claims, m: tuple[int, int]) -> bool:
+    """True if one of `claims` has a (non-subject) concept that occurs at `m`."""
+    for claim in claims:
+        for concept in claim[1:]:
+            if any(_overlaps(m, o) for o in ix.concept_occurrences(concept)):
+                return True
     return False
 
 
@@ -494,7 +511,7 @@ def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: froze
     qc = question_claims(q)
     hits: list[Hit] = []
     for claim in qc.by_item[item.id]:
-        hits.extend(find_claim_hits(ix, claim, qc.subjects, excluded=excluded))
+        hits.extend(find_claim_hits(ix, claim, qc, excluded=excluded))
         for span in contexts:
             hits.extend(context_hits(ix, claim, span, excluded=excluded))
     return hits
