@@ -37,6 +37,7 @@ _CLAUSE_RE = re.compile(
 )
 
 # Words that add nothing between two concepts: a list, or a vague "is related to".
+_ARTICLES = frozenset({"the", "a", "an"})
 _GLUE = frozenset(stem(w) for w in """
 and or nor plus both also as well the a an etc like such including eg ie vs versus
 """.split())
@@ -304,7 +305,7 @@ def _related(a: Analysed, matches: list[tuple[int, int]]) -> bool:
     for x, y in zip(ordered, ordered[1:]):
         if y[0] <= x[1]:
             continue  # overlapping concepts ("lowers bias" inside "more complexity lowers bias")
-        gap = _gap_tokens(a, x, y)
+        gap = [g for g in _gap_tokens(a, x, y) if g not in _ARTICLES]  # "subtract the max": adjacent
         if not gap:
             if not _adjacent_relation(a, x, y):
                 return False
