@@ -425,7 +425,8 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
             if not cands:
                 ok = False
                 break
-            chosen.append(min(cands, key=lambda m: abs(m[0] - m1[0])))
+            after = [m for m in cands if m[0] > m1[1]]  # what is said of a subject usually follows it
+            chosen.append(min(after or cands, key=lambda m: abs(m[0] - m1[0])))
         if not ok:
             continue
         lo = min(f for f, _ in chosen)
