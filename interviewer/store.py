@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
+    JSON, Boolean, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
     func, insert, inspect, select, text, update,
 )
 from sqlalchemy import event
@@ -78,6 +78,19 @@ results = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+code_runs = Table(
+    "code_runs", metadata,  # a coding turn's typed result (one row per turn of kind "code")
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interview_id", String(36), ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("hidden", Boolean, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("failed", JSON, nullable=False),  # names of the tests that did not pass
+    Column("sandboxed", Boolean, nullable=False),
+    Column("error", Text),
+)
+
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 
@@ -98,7 +111,15 @@ def _m3_wide_probe_item_unique_seq(engine: Engine) -> None:
         conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_turns_interview_seq ON turns (interview_id, seq)"))
 
 
-MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index, _m3_wide_probe_item_unique_seq]
+def _m4_code_runs(engine: Engine) -> None:
+    """Coding turns get a typed record (they were a summary packed into probe_item)."""
+    metadata.create_all(engine, tables=[code_runs])
+    with engine.begin() as conn:
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_code_runs_interview_seq ON code_runs (interview_id, seq)"))
+
+
+MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index, _m3_wide_probe_item_unique_seq,
+                                              _m4_code_runs]
 
 
 # Statements built once (with bind parameters): building them per call costs more than the write itself.
@@ -124,6 +145,17 @@ _INSERT_TURN = (
 )
 
 
+class CodeRunRecord(BaseModel):
+    """What a run of the candidate's code gave: counted by the app, never by the sandbox."""
+
+    hidden: bool
+    passed: int
+    total: int
+    failed: list[str] = Field(default_factory=list)
+    sandboxed: bool = True
+    error: str | None = None
+
+
 class TurnRecord(BaseModel):
     seq: int
     role: Literal["interviewer", "candidate"]
@@ -138,6 +170,7 @@ class TurnRecord(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float | None = None
+    code_run: CodeRunRecord | None = None
 
 
 class InterviewRecord(BaseModel):
@@ -266,14 +299,17 @@ class Store:
     @_plain_db_errors
     def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
         """Append a turn (its `seq` is assigned here, in the same transaction) and return the seq."""
-        params = {f"b_{k}": v for k, v in turn.model_dump().items()} | {
+        params = {f"b_{k}": v for k, v in turn.model_dump(exclude={"code_run"}).items()} | {
             "iid": interview_id, "add_prompt": turn.prompt_tokens, "add_completion": turn.completion_tokens,
             "add_cost": turn.cost_usd}
         with self.engine.begin() as conn:
             # Update the interview row first: it locks the row (PostgreSQL) or the database (SQLite), so
             # concurrent writers to one interview (two tabs) take turns and get distinct seqs.
             conn.execute(_TOUCH_INTERVIEW, params)
-            return conn.execute(_INSERT_TURN, params).scalar_one()
+            seq = conn.execute(_INSERT_TURN, params).scalar_one()
+            if turn.code_run is not None:
+                conn.execute(insert(code_runs).values(interview_id=interview_id, seq=seq, **turn.code_run.model_dump()))
+            return seq
 
     @_plain_db_errors
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
@@ -317,6 +353,7 @@ class Store:
             found = conn.execute(select(interviews.c.id).where(cond)).first()
             if not found:
                 return False
+            conn.execute(delete(code_runs).where(code_runs.c.interview_id == interview_id))
             conn.execute(delete(turns).where(turns.c.interview_id == interview_id))
             conn.execute(delete(results).where(results.c.interview_id == interview_id))
             conn.execute(delete(interviews).where(interviews.c.id == interview_id))
@@ -336,8 +373,11 @@ class Store:
                                  .order_by(turns.c.seq)).mappings().all()
             rrows = conn.execute(select(results).where(results.c.interview_id == interview_id)
                                  .order_by(results.c.id)).mappings().all()
+            crows = conn.execute(select(code_runs).where(code_runs.c.interview_id == interview_id)).mappings().all()
+        runs = {c["seq"]: CodeRunRecord(**{k: c[k] for k in CodeRunRecord.model_fields}) for c in crows}
         rec = self._record(row)
-        rec.turns = [TurnRecord(**{k: v for k, v in t.items() if k in TurnRecord.model_fields}) for t in trows]
+        rec.turns = [TurnRecord(**{k: v for k, v in t.items() if k in TurnRecord.model_fields},
+                                code_run=runs.get(t["seq"])) for t in trows]
         for t in rec.turns:
             t.created_at = _aware(t.created_at)
         rec.results = [r["data"] if isinstance(r["data"], dict) else json.loads(r["data"]) for r in rrows]
