@@ -321,8 +321,10 @@ def _runtime_paths() -> list[str]:
     """The interpreter, its standard library, and the shared-library directories, deduplicated."""
     exe = os.path.realpath(sys.executable)
     paths = [exe]
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix, "installed_base": sys.base_prefix,
+            "installed_platbase": sys.base_exec_prefix}  # the interpreter's own library, not a venv's
     for key in ("stdlib", "platstdlib"):
-        paths.append(os.path.realpath(sysconfig.get_paths()[key]))
+        paths.append(os.path.realpath(sysconfig.get_paths(vars=base)[key]))
     libdir = sysconfig.get_config_var("LIBDIR")
     if libdir and sysconfig.get_config_var("Py_ENABLE_SHARED"):
         paths.append(os.path.realpath(libdir))
@@ -331,7 +333,7 @@ def _runtime_paths() -> list[str]:
         if p and (os.path.islink(p) or os.path.isdir(p)):
             paths.append(p)
     out: list[str] = []
-    for p in paths:
+    for p in sorted(paths, key=lambda p: (os.path.islink(p), len(p))):  # parents first
         real = os.path.realpath(p)
         if os.path.islink(p) or not any(real == q or real.startswith(q.rstrip("/") + "/") for q in out):
             out.append(p)
