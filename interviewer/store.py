@@ -8,6 +8,7 @@ migrations, applied in order and recorded in `schema_version`.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -21,8 +22,14 @@ from sqlalchemy import (
 )
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+CONNECT_TIMEOUT_S = 3  # a server that accepts and never answers: one plain sentence well within 10 s
+STATEMENT_TIMEOUT_S = 5
+
+from . import errors
 from .errors import InterviewerError
 
 metadata = MetaData()
@@ -205,6 +212,31 @@ class StoreError(InterviewerError):
     pass
 
 
+def plain_error(exc: BaseException, where: str) -> StoreError:
+    """A database failure as one true sentence: unresponsive, unreachable, corrupt, disk full, or failed."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate == "53100" or any(w in text for w in ("database or disk is full", "no space left", "disk full")):
+        message = errors.db_disk_full(where)
+    elif any(w in text for w in ("file is not a database", "disk image is malformed", "database corrupt")):
+        message = errors.db_corrupt(where)
+    elif isinstance(exc, PoolTimeout) or sqlstate in ("57014", "55P03") or any(
+            w in text for w in ("timeout", "timed out", "interrupted", "database is locked")):
+        connecting = isinstance(exc, PoolTimeout) or "connection timeout" in text
+        message = errors.db_unresponsive(where, CONNECT_TIMEOUT_S if connecting else STATEMENT_TIMEOUT_S)
+    elif "unable to open database file" in text:
+        message = errors.db_cannot_open(where)
+    elif any(w in text for w in ("connection refused", "could not translate host", "name or service not known",
+                                 "no such file or directory")):
+        message = errors.db_unreachable(where)
+    else:
+        message = errors.db_failed(where, exc.__class__.__name__)
+    err = StoreError(message)
+    err.__cause__ = exc
+    return err
+
+
 def _plain_db_errors(method):
     """Database failures become one plain sentence (`StoreError`); the caller keeps what was typed."""
     import functools
@@ -214,11 +246,14 @@ def _plain_db_errors(method):
         try:
             return method(self, *args, **kwargs)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"The transcript database ({self.safe_url}) did not respond ({exc.__class__.__name__}); "
-                "nothing was lost that was saved before, and you can try again."
-            ) from exc
+            raise plain_error(exc, self.safe_url) from exc
     return wrapper
+
+
+def _sqlite_statement_deadline(conn, _cursor, _statement, _params, _context, _executemany) -> None:
+    """SQLite has no statement timeout: a progress handler interrupts a statement past its deadline."""
+    deadline = time.monotonic() + STATEMENT_TIMEOUT_S
+    conn.connection.dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -237,22 +272,43 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite:///"):
-            path = Path(url.removeprefix("sqlite:///"))
-            if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            kwargs: dict = {}
-            if url.startswith("sqlite"):
-                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(errors.db_unsupported_url(url)) from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StoreError(errors.db_unsupported_url(self.safe_url))
+        if parsed.drivername == "postgresql":  # the installed driver, not SQLAlchemy's default psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(errors.db_unreachable(f"{self.safe_url}: {exc.strerror}")) from None
+        try:
+            if backend == "sqlite":
+                # `timeout`: how long to wait for another writer's lock (busy timeout)
+                kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": STATEMENT_TIMEOUT_S}}
             else:
-                kwargs["pool_pre_ping"] = True  # a server may drop idle connections
-            self.engine = create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
+                kwargs = {
+                    "pool_pre_ping": True,  # a server may drop idle connections
+                    "pool_timeout": CONNECT_TIMEOUT_S,
+                    "connect_args": {
+                        "connect_timeout": CONNECT_TIMEOUT_S,
+                        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000} "
+                                   f"-c lock_timeout={STATEMENT_TIMEOUT_S * 1000}",
+                    },
+                }
+            self.engine = create_engine(parsed, **kwargs)
+            if backend == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "before_cursor_execute", _sqlite_statement_deadline)
             self.migrate()
+        except (NoSuchModuleError, ImportError):
+            raise StoreError(errors.db_unsupported_url(self.safe_url)) from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"Could not open the transcript database ({self.safe_url}): {exc.__class__.__name__}.") from exc
+            raise plain_error(exc, self.safe_url) from exc
 
     @property
     def safe_url(self) -> str:
