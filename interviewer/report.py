@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import unicodedata
 
 from .store import InterviewRecord
+
+_NEWLINES = re.compile(r"\r\n|\r|\n|\x0b|\x0c|\x1c|\x1d|\x1e|\x85|\u2028|\u2029")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=<>])")
+
+
+def md_text(text: str, *, inline: bool = False) -> str:
+    """Candidate (or model) text made inert for Markdown: HTML escaped, control characters dropped, every
+    line ending (a lone \\r too) normalised, and Markdown punctuation backslash-escaped, so no answer can
+    open a heading, a list, a table, a link or an HTML block. `inline`: line breaks become spaces."""
+    text = _NEWLINES.sub("\n", str(text))
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    text = _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    return " ".join(text.split()) if inline else text
 
 
 def transcript_json(rec: InterviewRecord) -> dict:
@@ -27,7 +43,7 @@ def transcript_json(rec: InterviewRecord) -> dict:
 
 
 def transcript_markdown(rec: InterviewRecord) -> str:
-    lines = [f"# {rec.title}", "",
+    lines = [f"# {md_text(rec.title, inline=True)}", "",
              f"- Date: {rec.created_at:%Y-%m-%d %H:%M} UTC",
              f"- Mode: {rec.mode}",
              f"- Status: {rec.status}"]
@@ -40,26 +56,27 @@ def transcript_markdown(rec: InterviewRecord) -> str:
     lines += ["", "## Transcript", ""]
     for t in rec.turns:
         who = "Interviewer" if t.role == "interviewer" else "You"
-        body = t.text.replace("\n", "\n> ")
+        body = md_text(t.text).replace("\n", "\n> ")
         lines += [f"**{who}** ({t.kind})", "", f"> {body}", ""]
     if rec.results:
         lines += ["## Scores", ""]
         for r in rec.results:
             est = " (offline estimate)" if r.get("estimate") else ""
-            lines += [f"### {r.get('title', r['question_id'])}: {r['score']}/100, {r['band']}{est}", ""]
+            title = md_text(r.get("title", r["question_id"]), inline=True)
+            lines += [f"### {title}: {int(r['score'])}/100, {md_text(r['band'], inline=True)}{est}", ""]
             for item in r["items"]:
                 mark = "x" if item["covered"] else " "
-                ev = f" \u2014 \u201c{item['evidence']}\u201d" if item.get("evidence") else ""
-                lines.append(f"- [{mark}] {item['label']}{ev}")
+                ev = f" \u2014 \u201c{md_text(item['evidence'], inline=True)}\u201d" if item.get("evidence") else ""
+                lines.append(f"- [{mark}] {md_text(item['label'], inline=True)}{ev}")
             for m in r.get("misconceptions", []):
-                lines.append(f"- [!] {m['label']} \u2014 \u201c{m['evidence']}\u201d")
+                lines.append(f"- [!] {md_text(m['label'], inline=True)} \u2014 \u201c{md_text(m['evidence'], inline=True)}\u201d")
             if r.get("star"):
                 s = r["star"]
                 parts = ", ".join(f"{p}: {'yes' if s[p] else 'no'}" for p in ("situation", "task", "action", "result"))
                 lines.append(f"- STAR: {parts}; quantified result: {'yes' if s['quantified_result'] else 'no'}")
             if r.get("flags"):
                 lines.append(f"- Flags: {', '.join(r['flags'])}")
-            lines += ["", f"**Feedback:** {r['feedback']}", ""]
+            lines += ["", f"**Feedback:** {md_text(r['feedback'], inline=True)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
