@@ -140,24 +140,25 @@ def test_probe_cannot_read_its_own_expected_values():
     # The hidden test's expected value can't be computed from the call: the sandbox must never hold it.
     hidden = [CodeTest(name="secret", call="probe('x')", expected="'tangerine-7781'")]
     code = (
-        "import gc, os, sys\n"
+        "import gc, re, sys\n"
         "def probe(arg):\n"
         "    found = []\n"
+        "    def look(text):\n"
+        "        m = re.search(r'tangerine-[0-9]+', text)\n"
+        "        if m:\n"
+        "            found.append(m.group(0))\n"
         "    for obj in gc.get_objects():\n"
         "        try:\n"
-        "            if 'tangerine' in repr(obj):\n"
-        "                found.append(type(obj).__name__)\n"
+        "            look(repr(obj))\n"
         "        except Exception:\n"
         "            pass\n"
         "    for f in ('/proc/self/cmdline', '/proc/self/environ', '/proc/1/cmdline', '/proc/1/environ'):\n"
         "        try:\n"
-        "            if b'tangerine' in open(f, 'rb').read():\n"
-        "                found.append(f)\n"
+        "            look(open(f, 'rb').read().decode('latin-1'))\n"
         "        except OSError:\n"
         "            pass\n"
-        "    main = vars(sys.modules['__main__'])\n"
-        "    found += [k for k, v in main.items() if 'tangerine' in repr(v)]\n"
-        "    return found[0] if found and arg == 'x' else []\n")
+        "    look(repr(vars(sys.modules['__main__'])))\n"
+        "    return (found[0] if found else None) if arg == 'x' else [f for f in found if f]\n")
     report = RUNNER.run(_spec(None, hidden=hidden), code, tests="all")
     results = {t.name: t for t in report.tests}
     assert results["probe"].status == "pass", results["probe"].message
