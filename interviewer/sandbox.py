@@ -200,7 +200,11 @@ class Sandbox:
 
             cmd = []
             tmpdir = tempfile.mkdtemp(prefix="interviewer-unsandboxed-")
-        setup = {"fd": w_fd, "uid": uid if sandboxed else None, "site": SITE if sandboxed and packages else None,
+        site = None
+        if packages:  # the packages' own folder when unsandboxed (trusted-local): nothing is mounted then
+            dirs = [d for name in packages for d in _package_dirs(name)]
+            site = SITE if sandboxed else (os.path.dirname(dirs[0]) if dirs else None)
+        setup = {"fd": w_fd, "uid": uid if sandboxed else None, "site": site,
                  "nproc": (limits.processes + (0 if as_root else 1)) if sandboxed else None,
                  "rlimits": _rlimits(limits)}
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": tmpdir or "/tmp",

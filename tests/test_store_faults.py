@@ -71,6 +71,22 @@ def test_cli_gives_one_sentence_within_10_s_when_the_server_never_answers(silent
     assert line.startswith("error: The transcript database") and "did not answer within 3 seconds" in line
 
 
+def test_every_page_gives_one_sentence_within_10_s_when_the_server_never_answers(silent_server, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("INTERVIEWER_DB_URL", f"postgresql+psycopg://u@127.0.0.1:{silent_server}/interviewer")
+    for page in ("app_pages/review.py", "app_pages/progress.py"):
+        at = AppTest.from_file("../app.py", default_timeout=30)
+        start = time.monotonic()
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert time.monotonic() - start < 20  # two page runs, each within 10 s
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert any("did not answer within 3 seconds" in e for e in errors), errors
+
+
 def test_a_corrupt_database_file_says_so(tmp_path):
     db = tmp_path / "corrupt.db"
     db.write_bytes(b"this is not an SQLite database, just bytes " * 200)
