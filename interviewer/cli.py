@@ -12,6 +12,18 @@ from .errors import BankError, InterviewerError
 from .types import Kind, Question
 
 
+def read_text_file(path: str, what: str) -> str:
+    """A UTF-8 text file's contents, or `InterviewerError` with one plain sentence (binary, not UTF-8)."""
+    data = Path(path).read_bytes()  # OSError (missing, unreadable) is reported by main()
+    if b"\x00" in data:
+        raise InterviewerError(f"The {what} {path} looks like a binary file, not text; give a UTF-8 text file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InterviewerError(f"The {what} {path} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                               f"{exc.start}); save it as UTF-8 and try again.") from None
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -140,7 +152,7 @@ def cmd_score(bank: Bank, args: argparse.Namespace) -> int:
         raise InterviewerError("score needs --question and --answer/--answer-file, or --batch FILE.")
     q = bank.get(args.question)
     if args.answer_file:
-        answer = Path(args.answer_file).read_text(encoding="utf-8")
+        answer = read_text_file(args.answer_file, "answer file")
     else:
         answer = args.answer
     result = score_answer(q, answer, judge=_judge(args.judge))
@@ -173,22 +185,26 @@ def cmd_eval(bank: Bank, args: argparse.Namespace) -> int:
 
 
 def cmd_run_code(bank: Bank, args: argparse.Namespace) -> int:
-    from .runner import report_json, run_code
+    from .bootstrap import build_runner
+    from .grading import report_json
 
     q = bank.get(args.question)
     if q.coding is None:
         raise InterviewerError(f"{q.id} is not a coding question.")
-    code = Path(args.solution).read_text(encoding="utf-8")
-    report = run_code(q.coding, code, tests=args.tests)
+    code = read_text_file(args.solution, "solution file")
+    report = build_runner().run(q.coding, code, tests=args.tests)  # SandboxUnavailable: one sentence, exit 2
     data = report_json(q.id, report)
     if args.json:
         _print_json(data)
         return 0
     print(f"{q.title}: {data['passed']} passed, {data['failed']} failed")
+    if report.error:
+        print(f"  {report.error}")
     for t in data["tests"]:
         print(f"  {t['status']:8} {t['name']}  {t['message'] or ''}")
     for v in data["violations"]:
         print(f"  violation: {v}")
+    print(("" if report.isolation.sandboxed else "WARNING: ") + report.isolation.summary)
     return 0
 
 

@@ -53,7 +53,9 @@ def add_commands(sub) -> None:
 
 
 def read_answers(path: str) -> list[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    from .cli import read_text_file
+
+    text = read_text_file(path, "answers file")
     parts, cur = [], []
     for line in text.splitlines():
         if line.strip() == "---":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
 
 from .store import InterviewRecord
 from .types import Score
@@ -15,26 +17,18 @@ MOVE_WORDS = {
 }
 
 
-def md_text(text: str | None) -> str:
-    """Candidate text made inert for Markdown: no HTML, no control characters, no fake headings."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]#|!])", r"\\\1", text)
-
-
 def score_markdown(s: Score, *, title: str | None = None) -> str:
     """One scored answer, every section derived from the same item verdicts."""
     est = " (offline estimate)" if s.estimate else ""
     assisted = " — assisted (" + ", ".join(a.replace(":", " ") for a in s.assisted) + ")" if s.assisted else ""
-    lines = [f"### {md_text(title or s.question_id)}: {s.score}/100, {s.band}{est}{assisted}", ""]
+    lines = [f"### {md_text(title or s.question_id, inline=True)}: {s.score}/100, {s.band}{est}{assisted}", ""]
     for item in s.items:
         mark = "✓" if item.covered else "○"
-        ev = f" — “{md_text(item.evidence)}”" if item.covered and item.evidence else ""
+        ev = f" — “{md_text(item.evidence, inline=True)}”" if item.covered and item.evidence else ""
         lines.append(f"- {mark} {item.label}{ev}")
     for m in s.misconceptions:
         if m.covered:
-            lines.append(f"- ✗ {m.label} — “{md_text(m.evidence)}”")
+            lines.append(f"- ✗ {m.label} — “{md_text(m.evidence or '', inline=True)}”")
     if s.star is not None:
         parts = ", ".join(f"{p}: {'yes' if getattr(s.star, p).present else 'no'}"
                           for p in ("situation", "task", "action", "result"))
@@ -42,9 +36,22 @@ def score_markdown(s: Score, *, title: str | None = None) -> str:
     if s.flags:
         lines.append(f"- Flags: {', '.join(s.flags)}")
     if s.fallback_reason:
-        lines.append(f"- Judge: {md_text(s.fallback_reason)}")
-    lines += ["", f"**Feedback:** {md_text(s.feedback)}", ""]
+        lines.append(f"- Judge: {md_text(s.fallback_reason, inline=True)}")
+    lines += ["", f"**Feedback:** {md_text(s.feedback, inline=True)}", ""]
     return "\n".join(lines)
+
+_NEWLINES = re.compile(r"\r\n|\r|\n|\x0b|\x0c|\x1c|\x1d|\x1e|\x85|\u2028|\u2029")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=<>])")
+
+
+def md_text(text: str, *, inline: bool = False) -> str:
+    """Candidate (or model) text made inert for Markdown: HTML escaped, control characters dropped, every
+    line ending (a lone \\r too) normalised, and Markdown punctuation backslash-escaped, so no answer can
+    open a heading, a list, a table, a link or an HTML block. `inline`: line breaks become spaces."""
+    text = _NEWLINES.sub("\n", str(text))
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    text = _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    return " ".join(text.split()) if inline else text
 
 
 def transcript_json(rec: InterviewRecord) -> dict:
@@ -70,7 +77,7 @@ def transcript_json(rec: InterviewRecord) -> dict:
 
 
 def transcript_markdown(rec: InterviewRecord) -> str:
-    lines = [f"# {rec.title}", "",
+    lines = [f"# {md_text(rec.title, inline=True)}", "",
              f"- Date: {rec.created_at:%Y-%m-%d %H:%M} UTC",
              f"- Mode: {rec.mode}",
              f"- Status: {rec.status}"]
@@ -92,11 +99,12 @@ def transcript_markdown(rec: InterviewRecord) -> str:
             if r.get("full"):
                 lines.append(score_markdown(Score.model_validate(r["full"]), title=r.get("title")))
                 continue
-            lines += [f"### {md_text(r.get('title', r['question_id']))}: {r['score']}/100, {r['band']}", ""]
+            lines += [f"### {md_text(r.get('title', r['question_id']), inline=True)}: {int(r['score'])}/100, "
+                      f"{md_text(r['band'], inline=True)}", ""]
             for item in r["items"]:
                 mark = "✓" if item["covered"] else "○"
                 lines.append(f"- {mark} {item['label']}")
-            lines += ["", f"**Feedback:** {md_text(r['feedback'])}", ""]
+            lines += ["", f"**Feedback:** {md_text(r['feedback'], inline=True)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

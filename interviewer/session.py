@@ -25,8 +25,9 @@ from .errors import InterviewerError, ModelError
 from .policy import Move, QuestionView, classify_input
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
+from .grading import CodeRunner, RunReport
 from .scoring.verdicts import short
-from .store import InterviewRecord, Store, TurnRecord
+from .store import CodeRunRecord, InterviewRecord, Store, TurnRecord
 from .types import Kind, Question, Score
 
 Mode = Literal["practice", "interview"]
@@ -42,11 +43,8 @@ class SessionError(InterviewerError):
     pass
 
 
-def _code_meta(meta: dict) -> str:
-    return f"{meta['passed']}/{meta['total']}/{'hidden' if meta['hidden'] else 'visible'}/{','.join(meta['failed'])}"
-
-
 def _parse_code_meta(text: str | None) -> dict | None:
+    """A code run recorded before code runs had their own table (summary packed into probe_item)."""
     if not text:
         return None
     passed, total, which, failed = (text.split("/", 3) + ["", "", "", ""])[:4]
@@ -202,13 +200,23 @@ class NotesFilter:
         return "".join(self.shown).strip()
 
 
+@dataclass
+class CodeRun:
+    """A run of the candidate's code: the graded report and the interviewer's reply to stream."""
+
+    report: RunReport
+    reply: Iterator[str]
+
+
 class InterviewSession:
     """One interview over a plan of questions. Create with `start` or `resume`."""
 
     def __init__(self, *, store: Store, record: InterviewRecord, bank: Bank, model: ChatModel | None = None,
                  judge: Judge | None = None, live_judge: Judge | None = None, budget_tokens: int = 0,
-                 cost_fn=None, clock=time.time, max_follow_ups: int | None = None):
+                 cost_fn=None, clock=time.time, max_follow_ups: int | None = None,
+                 runner: CodeRunner | None = None):
         self.store = store
+        self.runner = runner
         self.bank = bank
         self.model = model
         self.judge = judge or OfflineJudge()
@@ -296,7 +304,7 @@ class InterviewSession:
                 self._record_answer(st, t.text, judge=None)
             elif kind == "code":
                 st.code = t.text
-                st.code_results = _parse_code_meta(t.probe_item)
+                st.code_results = t.code_run.model_dump() if t.code_run else _parse_code_meta(t.probe_item)
             if kind in ("question", "probe", "challenge", "clarify", "answer", "code", "hint"):
                 last_role = t.role
             self.usage = self.usage + Usage(prompt_tokens=t.prompt_tokens, completion_tokens=t.completion_tokens)
@@ -345,7 +353,7 @@ class InterviewSession:
                 if kind in ("probe", "challenge", "hint", "clarify") and t.probe_item:
                     row["target"] = t.probe_item
             if t.kind == "code":
-                row["run"] = _parse_code_meta(t.probe_item)
+                row["run"] = t.code_run.model_dump() if t.code_run else _parse_code_meta(t.probe_item)
             if include_private:
                 row["private_notes"] = t.private_notes
             out.append(row)
@@ -388,7 +396,7 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ turns
     def _save(self, *, role: str, kind: str, question: Question, text: str, probe_item: str | None = None,
-              notes: str | None = None, usage: Usage | None = None) -> None:
+              notes: str | None = None, usage: Usage | None = None, code_run: CodeRunRecord | None = None) -> None:
         cost = None
         if usage is not None and self.cost_fn is not None:
             cost = self.cost_fn(getattr(self.model, "name", None), usage)
@@ -398,7 +406,7 @@ class InterviewSession:
             model=getattr(self.model, "name", None) if usage else None,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
-            cached_tokens=usage.cached_tokens if usage else 0, cost_usd=cost,
+            cached_tokens=usage.cached_tokens if usage else 0, cost_usd=cost, code_run=code_run,
         ))
         if usage is not None:
             self.usage = self.usage + usage
@@ -460,12 +468,13 @@ class InterviewSession:
     def _coverage_judge(self) -> Judge:
         return self.live_judge if self.model is not None else self.offline
 
-    def submit_code(self, code: str, *, passed: int, total: int, hidden: bool,
-                    failed: list[str] | None = None) -> Iterator[str]:
-        """Record a run of the candidate's code (committed at once); the interviewer then asks about it.
+    def run_code(self, code: str, *, hidden: bool) -> CodeRun:
+        """Run the candidate's code in the sandbox (example tests, or the hidden ones when `hidden`), record
+        the run as a coding turn (committed at once), and return the report with the interviewer's reply.
 
-        The interviewer sees the code whenever it changed: it asks about failing tests, then
-        complexity and edge cases, each at most once per question.
+        The interviewer sees the code whenever it changed: it asks about failing tests, then complexity and
+        edge cases, each at most once per question. Raises `SessionError` when no code is expected and
+        `SandboxUnavailable` when the sandbox can't start (nothing is recorded then).
         """
         if self.finished:
             raise SessionError("This interview is over: start a new one or review it.")
@@ -476,17 +485,22 @@ class InterviewSession:
             raise SessionError("This question has no code to run.")
         if not code.strip():
             raise SessionError("The editor is empty: write your solution first.")
+        if self.runner is None:
+            raise SessionError("This session has no code runner.")
+        report = self.runner.run(st.question.coding, code, tests="hidden" if hidden else "visible")
+        record = CodeRunRecord(hidden=hidden, passed=report.passed, total=report.total,
+                               failed=[t.name for t in report.tests if t.status != "pass"],
+                               sandboxed=report.isolation.sandboxed, error=report.error)
         changed = code != st.code
-        meta = {"passed": passed, "total": total, "hidden": hidden, "failed": list(failed or [])}
-        self._save(role="candidate", kind="code", question=st.question, text=code, probe_item=_code_meta(meta))
-        st.code, st.code_results = code, meta
+        self._save(role="candidate", kind="code", question=st.question, text=code, code_run=record)
+        st.code, st.code_results = code, record.model_dump()
         if not changed or code.strip() == st.question.coding.starter_code.strip():
-            return iter(())
+            return CodeRun(report, iter(()))
         action = self._code_follow_up(st)
         if action is None:
-            return iter(())
+            return CodeRun(report, iter(()))
         self.pending = action
-        return self._deliver()
+        return CodeRun(report, self._deliver())
 
     def _code_follow_up(self, st: QuestionState) -> Action | None:
         q = st.question

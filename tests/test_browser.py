@@ -264,7 +264,7 @@ def test_coding_interview_end_to_end(browser, offline_app):
     page.get_by_text(re.compile(r"Example tests: (\d+) of \1 passed")).wait_for()
     page.get_by_role("button", name="Submit (hidden tests)").click()
     page.get_by_text(re.compile(r"Hidden tests: (\d+) of \1 passed")).wait_for()
-    assert page.get_by_text("separate process", exact=False).count() >= 1
+    assert page.get_by_text("bubblewrap sandbox", exact=False).count() >= 1
     _shot(page, "coding-ran")
     page.get_by_role("button", name="End and score").click()
     page.get_by_text("Your report").wait_for()

@@ -450,5 +450,5 @@ def test_a_database_failure_is_one_plain_sentence(bank, tmp_path):
     app.store.engine.dispose()
     db.unlink()
     db.mkdir()  # the database file is gone and its path is now a directory: every write fails
-    with pytest.raises(StoreError, match="did not respond"):
+    with pytest.raises(StoreError, match="could not be opened"):
         s.submit(WEAK)
