@@ -200,6 +200,9 @@ def load_bank(root: Path | str | None = None) -> Bank:
                 continue
             questions[q.id] = q
             where[q.id] = path
+    for qid, q in questions.items():
+        if q.next_part and (q.next_part not in questions or questions[q.next_part].kind is not Kind.coding):
+            problems.append(f"{where[qid]}:1: next_part: {q.next_part!r} is not a coding question in the bank")
     for qid, names in GUIDE_DESIGNS.items():
         if qid not in questions:
             continue
