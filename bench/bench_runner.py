@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from interviewer.runner import isolation_mode, run_code  # noqa: E402
+from interviewer.bootstrap import build_runner  # noqa: E402
 from interviewer.types import Question  # noqa: E402
 
 
@@ -30,11 +30,13 @@ def main() -> int:
         print(f"no coding challenge {args.question!r} at {path}", file=sys.stderr)
         return 2
     q = Question.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    mode = isolation_mode()[0]  # probe once, outside the timings
+    runner = build_runner()
+    isolation = runner.sandbox.check()  # probe once, outside the timings (fails closed without bubblewrap)
+    mode = "bubblewrap" if isolation.sandboxed else "UNSANDBOXED"
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        report = run_code(q.coding, q.coding.reference_solution, tests="visible")
+        report = runner.run(q.coding, q.coding.reference_solution, tests="visible")
         times.append(time.perf_counter() - start)
         if report.failed:
             print(f"reference solution failed: {report.error or report.tests}", file=sys.stderr)

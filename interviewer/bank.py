@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import BankError, UnknownQuestion
 from .types import GuideExtras, Kind, Loop, Question
 
-DEFAULT_BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
+DEFAULT_BANK_DIR = Path(os.environ.get("INTERVIEWER_BANK") or Path(__file__).resolve().parent.parent / "question_bank")
 
 M = TypeVar("M", bound=BaseModel)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: several times faster
@@ -199,6 +200,9 @@ def load_bank(root: Path | str | None = None) -> Bank:
                 continue
             questions[q.id] = q
             where[q.id] = path
+    for qid, q in questions.items():
+        if q.next_part and (q.next_part not in questions or questions[q.next_part].kind is not Kind.coding):
+            problems.append(f"{where[qid]}:1: next_part: {q.next_part!r} is not a coding question in the bank")
     for qid, names in GUIDE_DESIGNS.items():
         if qid not in questions:
             continue

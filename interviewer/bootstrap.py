@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from .bank import Bank, load_bank
 from .chat import ChatModel, Usage
 from .config import Settings, load_settings
+from .grading import CodeRunner
+from .sandbox import Sandbox
 from .scoring import Judge, LLMJudge, OfflineJudge
 from .session import InterviewSession, Mode, build_plan
 from .store import Store
@@ -24,7 +26,8 @@ class App:
     store: Store
     interviewer_model: ChatModel | None = None
     judge_model: ChatModel | None = None
-    max_follow_ups: int = 2
+    runner: CodeRunner = field(default_factory=CodeRunner)
+    max_follow_ups: int | None = None  # None: in proportion to each question's time budget
     options: dict = field(default_factory=dict)
 
     @property
@@ -48,6 +51,7 @@ class App:
             "max_follow_ups": self.max_follow_ups,
             "budget_tokens": self.settings.session_budget_tokens,
             "cost_fn": self.cost,
+            "runner": self.runner,
         } | self.options
 
     def plan(self, **criteria) -> list[Question]:
@@ -68,9 +72,14 @@ class App:
                                        user_id=user_id or self.settings.user, **self._session_options())
 
 
+def build_runner() -> CodeRunner:
+    """The code runner: bubblewrap; fails closed unless INTERVIEWER_SANDBOX=trusted-local (read here)."""
+    return CodeRunner(Sandbox())
+
+
 def build_app(settings: Settings | None = None, *, bank: Bank | None = None, store: Store | None = None,
               interviewer_model: ChatModel | None = None, judge_model: ChatModel | None = None,
-              use_configured_models: bool = True, **options) -> App:
+              use_configured_models: bool = True, runner: CodeRunner | None = None, **options) -> App:
     """Build every dependency from `settings` (read from the environment when None); each can be overridden."""
     settings = settings or load_settings()
     bank = bank or load_bank()
@@ -79,6 +88,7 @@ def build_app(settings: Settings | None = None, *, bank: Bank | None = None, sto
         from .llm import build_models
 
         interviewer_model, judge_model = build_models(settings)
-    max_follow_ups = options.pop("max_follow_ups", 2)
+    runner = runner or build_runner()
+    max_follow_ups = options.pop("max_follow_ups", None)
     return App(settings=settings, bank=bank, store=store, interviewer_model=interviewer_model,
-               judge_model=judge_model, max_follow_ups=max_follow_ups, options=options)
+               judge_model=judge_model, runner=runner, max_follow_ups=max_follow_ups, options=options)

@@ -12,6 +12,18 @@ from .errors import BankError, InterviewerError
 from .types import Kind, Question
 
 
+def read_text_file(path: str, what: str) -> str:
+    """A UTF-8 text file's contents, or `InterviewerError` with one plain sentence (binary, not UTF-8)."""
+    data = Path(path).read_bytes()  # OSError (missing, unreadable) is reported by main()
+    if b"\x00" in data:
+        raise InterviewerError(f"The {what} {path} looks like a binary file, not text; give a UTF-8 text file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InterviewerError(f"The {what} {path} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                               f"{exc.start}); save it as UTF-8 and try again.") from None
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -103,19 +115,51 @@ def _judge(name: str):
     return LLMJudge(judge_model)
 
 
+def cmd_score_batch(bank: Bank, args: argparse.Namespace) -> int:
+    """JSON Lines in ({"question": ID, "answer": TEXT} per line), JSON Lines out, in order, one process.
+
+    A line that can't be scored gets {"line": N, "error": "..."} in its place; the rest go on.
+    """
+    import json
+
+    from .scoring import score_answer
+
+    judge = _judge(args.judge)
+    source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+    with source:
+        for n, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("question"), str) \
+                        or not isinstance(row.get("answer"), str):
+                    raise ValueError('each line must be {"question": ID, "answer": TEXT}')
+                result = score_answer(bank.get(row["question"]), row["answer"], judge=judge).public_json()
+            except (ValueError, InterviewerError) as exc:
+                result = {"line": n, "error": f"line {n}: {exc}"}
+            print(json.dumps(result, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
 def cmd_score(bank: Bank, args: argparse.Namespace) -> int:
     from .scoring import score_answer
 
+    if args.batch:
+        return cmd_score_batch(bank, args)
+    if not args.question or (args.answer is None and not args.answer_file):
+        raise InterviewerError("score needs --question and --answer/--answer-file, or --batch FILE.")
     q = bank.get(args.question)
     if args.answer_file:
-        answer = Path(args.answer_file).read_text(encoding="utf-8")
+        answer = read_text_file(args.answer_file, "answer file")
     else:
         answer = args.answer
     result = score_answer(q, answer, judge=_judge(args.judge))
     if args.json:
         _print_json(result.public_json())
         return 0
-    label = " (offline estimate)" if result.estimate else f" (judge: {result.model})"
+    label = " (offline estimate)" if result.estimate else f" (LLM judge: {result.model})"
     print(f"{q.title}\nScore: {result.score}/100, {result.band}{label}")
     if result.fallback_reason:
         print(f"Note: {result.fallback_reason}")
@@ -141,22 +185,26 @@ def cmd_eval(bank: Bank, args: argparse.Namespace) -> int:
 
 
 def cmd_run_code(bank: Bank, args: argparse.Namespace) -> int:
-    from .runner import report_json, run_code
+    from .bootstrap import build_runner
+    from .grading import report_json
 
     q = bank.get(args.question)
     if q.coding is None:
         raise InterviewerError(f"{q.id} is not a coding question.")
-    code = Path(args.solution).read_text(encoding="utf-8")
-    report = run_code(q.coding, code, tests=args.tests)
+    code = read_text_file(args.solution, "solution file")
+    report = build_runner().run(q.coding, code, tests=args.tests)  # SandboxUnavailable: one sentence, exit 2
     data = report_json(q.id, report)
     if args.json:
         _print_json(data)
         return 0
     print(f"{q.title}: {data['passed']} passed, {data['failed']} failed")
+    if report.error:
+        print(f"  {report.error}")
     for t in data["tests"]:
         print(f"  {t['status']:8} {t['name']}  {t['message'] or ''}")
     for v in data["violations"]:
         print(f"  violation: {v}")
+    print(("" if report.isolation.sandboxed else "WARNING: ") + report.isolation.summary)
     return 0
 
 
@@ -179,11 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = bsub.add_parser("validate", help="validate a bank directory")
     v.add_argument("dir", nargs="?", default=None)
 
-    sc = sub.add_parser("score", help="score one answer")
-    sc.add_argument("--question", required=True)
+    sc = sub.add_parser("score", help="score one answer, or a JSON Lines batch")
+    sc.add_argument("--question")
     src = sc.add_mutually_exclusive_group(required=True)
     src.add_argument("--answer-file")
     src.add_argument("--answer")
+    src.add_argument("--batch", help='JSON Lines of {"question": ID, "answer": TEXT} ("-" for stdin)')
     sc.add_argument("--judge", choices=["offline", "llm"], default="offline")
     sc.add_argument("--json", action="store_true")
 

@@ -45,14 +45,17 @@ def add_commands(sub) -> None:
 
     s = sub.add_parser("simulate", help="run simulated candidates through the engine (uses the configured model)")
     s.add_argument("--question", default="regularization")
-    s.add_argument("--personas", default="strong,weak,empty,gibberish,echo,decliner,injector")
+    s.add_argument("--personas", default="strong,weak,empty,gibberish,echo,decliner,injector,clarifier,asserter,"
+                                         "paraphraser,skipper")
     s.add_argument("--mode", choices=["practice", "interview"], default="interview")
     s.add_argument("--allow-offline", action="store_true", help="run with the scripted interviewer if no model is set")
     s.add_argument("--json", action="store_true")
 
 
 def read_answers(path: str) -> list[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    from .cli import read_text_file
+
+    text = read_text_file(path, "answers file")
     parts, cur = [], []
     for line in text.splitlines():
         if line.strip() == "---":
@@ -113,9 +116,16 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
     rec = app.store.get(session.id)
     if args.json:
         data = transcript_json(rec)
-        print(json.dumps({"id": data["id"], "mode": data["mode"],
-                          "turns": [{"role": t["role"], "question_id": t["question_id"], "text": t["text"]}
-                                    for t in data["turns"]],
+        turns = []
+        for t in session.transcript():
+            row = {"role": t["role"], "question_id": t["question_id"], "text": t["text"]}
+            if "move" in t:
+                row["move"] = t["move"]
+                if t.get("target"):
+                    row["target"] = t["target"]
+            turns.append(row)
+        print(json.dumps({"id": data["id"], "mode": data["mode"], "turns": turns,
+                          "replaced_model_replies": session.replacements,
                           "results": [s.public_json() for s in scores]}, indent=2, ensure_ascii=False))
     else:
         for s in scores:
@@ -195,7 +205,9 @@ def _simulate(bank: Bank, args: argparse.Namespace) -> int:
             status = "OK  " if r.ok else "FAIL"
             print(f"{status} {r.persona:10} turns={r.turns:2} scores={r.scores} repeated_probe={r.repeated_probe} "
                   f"cap_held={r.cap_held} notes_leaked={r.notes_leaked} revealed={r.reference_revealed} "
-                  f"declines_moved_on={r.declines_moved_on}")
+                  f"declines_moved_on={r.declines_moved_on} moves={'>'.join(r.moves[:8])}")
+            for e in r.errors if not r.ok else []:
+                print(f"     {e}")
     return 0 if all(r.ok for r in reports) else 1
 
 

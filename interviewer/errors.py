@@ -60,3 +60,40 @@ class ModelRequestsBlocked(ModelError):
 
     def __init__(self, url: str):
         super().__init__("blocked", f"Model requests to {url} are not allowed here.")
+
+
+# ---------------------------------------------------------------- the transcript database, in one sentence each
+
+def db_unresponsive(where: str, seconds: float) -> str:
+    return (f"The transcript database ({where}) did not answer within {seconds:g} seconds; check that it is "
+            "running and reachable, then try again (nothing saved before is lost).")
+
+
+def db_unreachable(where: str) -> str:
+    return (f"The transcript database ({where}) refused the connection or could not be found; check that the "
+            "server is running and that INTERVIEWER_DB_URL names it, then try again.")
+
+
+def db_cannot_open(where: str) -> str:
+    return (f"The transcript database file ({where}) could not be opened; check that it exists as a file in a "
+            "writable folder, then try again.")
+
+
+def db_corrupt(where: str) -> str:
+    return (f"The transcript database file ({where}) is corrupt; restore it from a backup, or point "
+            "INTERVIEWER_DB_URL at a new file.")
+
+
+def db_disk_full(where: str) -> str:
+    return (f"The disk holding the transcript database ({where}) is full; free some space and try again "
+            "(what was saved before is kept).")
+
+
+def db_unsupported_url(url: str) -> str:
+    return (f"INTERVIEWER_DB_URL={url!r} is not a supported database URL; use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host/dbname.")
+
+
+def db_failed(where: str, what: str) -> str:
+    return (f"The transcript database ({where}) failed ({what}); nothing was lost that was saved before, "
+            "and you can try again.")

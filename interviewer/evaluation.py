@@ -82,6 +82,15 @@ class EvalReport(BaseModel):
     star_part_accuracy: float | None
     adversarial_pass_rate: float | None
     adversarial_cases: int
+    fluent_wrong_caught: float | None = Field(default=None, description="fluent-but-wrong cases scored below 40")
+    fluent_wrong_cases: int = 0
+    filler_rejected: float | None = Field(default=None, description="filler cases scored below 40")
+    filler_cases: int = 0
+    refutation_false_positive_rate: float | None = Field(
+        default=None, description="refutation cases where a rejected myth was counted as asserted")
+    refutation_cases: int = 0
+    paraphrase_recall: float | None = Field(default=None, description="item recall on paraphrased answers")
+    paraphrase_cases: int = 0
     seconds: float
     failures: list[CaseResult]
     per_item: dict[str, dict[str, float]] = Field(default_factory=dict)
@@ -96,12 +105,21 @@ class EvalReport(BaseModel):
             f"item precision: {self.item_precision:.3f}   item recall: {self.item_recall:.3f}",
             f"STAR part accuracy: {star}",
             f"adversarial pass rate ({self.adversarial_cases} cases): {adv}",
+            f"fluent-but-wrong caught (< 40, {self.fluent_wrong_cases} cases): {_fmt(self.fluent_wrong_caught)}",
+            f"filler rejected (< 40, {self.filler_cases} cases): {_fmt(self.filler_rejected)}",
+            f"refutation false positives ({self.refutation_cases} cases): "
+            f"{_fmt(self.refutation_false_positive_rate)}",
+            f"paraphrase recall ({self.paraphrase_cases} cases): {_fmt(self.paraphrase_recall)}",
         ]
         if self.failures:
             lines.append("cases out of band:")
             for f in self.failures:
                 lines.append(f"  {f.id}: labelled {f.label}, scored {f.score} ({f.band}) flags={f.flags}")
         return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def load_dev_set(path: Path | str | None = None) -> list[DevCase]:
@@ -120,6 +138,10 @@ def load_dev_set(path: Path | str | None = None) -> list[DevCase]:
     return cases
 
 
+def _rate(flags: list[bool] | None) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
 def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
     t0 = time.perf_counter()
     results: list[CaseResult] = []
@@ -127,10 +149,21 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
     tp = fp = fn = 0
     per_item: dict[str, list[int]] = {}
     star_hits = star_total = 0
+    by_cat: dict[str, list[bool]] = {}
+    para_tp = para_fn = 0
     for case in cases:
         q = bank.get(case.question)
         s = judge.score(q, case.answer)
         scores[case.id] = s.score
+        if case.category in ("fluent_wrong", "filler"):
+            by_cat.setdefault(case.category, []).append(s.score < 40)
+        elif case.category == "refutation":
+            by_cat.setdefault("refutation", []).append(any(m.covered for m in s.misconceptions))
+        elif case.category == "paraphrase" and case.covered is not None:
+            by_cat.setdefault("paraphrase", [])
+            got = {i.id for i in s.items if i.covered}
+            para_tp += len(set(case.covered) & got)
+            para_fn += len(set(case.covered) - got)
         ok_band = s.band == case.label
         ok_adv = None
         if case.adversarial:
@@ -182,6 +215,14 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
         star_part_accuracy=round(star_hits / star_total, 4) if star_total else None,
         adversarial_pass_rate=round(sum(bool(r.ok_adversarial) for r in adv) / len(adv), 4) if adv else None,
         adversarial_cases=len(adv),
+        fluent_wrong_caught=_rate(by_cat.get("fluent_wrong")),
+        fluent_wrong_cases=len(by_cat.get("fluent_wrong", [])),
+        filler_rejected=_rate(by_cat.get("filler")),
+        filler_cases=len(by_cat.get("filler", [])),
+        refutation_false_positive_rate=_rate(by_cat.get("refutation")),
+        refutation_cases=len(by_cat.get("refutation", [])),
+        paraphrase_recall=round(para_tp / (para_tp + para_fn), 4) if para_tp + para_fn else None,
+        paraphrase_cases=len(by_cat.get("paraphrase", [])),
         seconds=round(time.perf_counter() - t0, 3),
         failures=failures,
         per_item={k: {"tp": v[0], "fp": v[1], "fn": v[2]} for k, v in sorted(per_item.items())},

@@ -2,9 +2,56 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import unicodedata
 
 from .store import InterviewRecord
+from .types import Score
+
+MOVE_WORDS = {
+    "question": "asks", "probe": "follows up", "follow_up": "follows up", "challenge": "challenges a claim",
+    "clarify": "answers your question", "hint": "gives a hint", "wrap_up": "wraps up", "notice": "note",
+    "model_answer": "shows the model answer", "answer": "answers", "code": "runs code",
+}
+
+
+def score_markdown(s: Score, *, title: str | None = None) -> str:
+    """One scored answer, every section derived from the same item verdicts."""
+    est = " (offline estimate)" if s.estimate else ""
+    assisted = " — assisted (" + ", ".join(a.replace(":", " ") for a in s.assisted) + ")" if s.assisted else ""
+    lines = [f"### {md_text(title or s.question_id, inline=True)}: {s.score}/100, {s.band}{est}{assisted}", ""]
+    for item in s.items:
+        mark = "✓" if item.covered else "○"
+        ev = f" — “{md_text(item.evidence, inline=True)}”" if item.covered and item.evidence else ""
+        lines.append(f"- {mark} {item.label}{ev}")
+    for m in s.misconceptions:
+        if m.covered:
+            lines.append(f"- ✗ {m.label} — “{md_text(m.evidence or '', inline=True)}”")
+    if s.star is not None:
+        parts = ", ".join(f"{p}: {'yes' if getattr(s.star, p).present else 'no'}"
+                          for p in ("situation", "task", "action", "result"))
+        lines.append(f"- STAR: {parts}; quantified result: {'yes' if s.star.quantified_result else 'no'}")
+    if s.flags:
+        lines.append(f"- Flags: {', '.join(s.flags)}")
+    if s.fallback_reason:
+        lines.append(f"- Judge: {md_text(s.fallback_reason, inline=True)}")
+    lines += ["", f"**Feedback:** {md_text(s.feedback, inline=True)}", ""]
+    return "\n".join(lines)
+
+_NEWLINES = re.compile(r"\r\n|\r|\n|\x0b|\x0c|\x1c|\x1d|\x1e|\x85|\u2028|\u2029")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=<>])")
+
+
+def md_text(text: str, *, inline: bool = False) -> str:
+    """Candidate (or model) text made inert for Markdown: HTML escaped, control characters dropped, every
+    line ending (a lone \\r too) normalised, and Markdown punctuation backslash-escaped, so no answer can
+    open a heading, a list, a table, a link or an HTML block. `inline`: line breaks become spaces."""
+    text = _NEWLINES.sub("\n", str(text))
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    text = _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    return " ".join(text.split()) if inline else text
 
 
 def transcript_json(rec: InterviewRecord) -> dict:
@@ -21,13 +68,16 @@ def transcript_json(rec: InterviewRecord) -> dict:
                   "cost_usd": rec.cost_usd},
         "overall_score": rec.overall_score,
         "turns": [{"role": t.role, "kind": t.kind, "question_id": t.question_id, "text": t.text}
+                  | ({"move": {"follow_up": "probe", "notice": "wrap_up"}.get(t.kind, t.kind),
+                      "target": t.probe_item} if t.role == "interviewer" else {})
                   for t in rec.turns],
         "results": [{k: v for k, v in r.items() if k != "full"} for r in rec.results],
+        "assisted": {r["question_id"]: r.get("assisted", []) for r in rec.results if r.get("assisted")},
     }
 
 
 def transcript_markdown(rec: InterviewRecord) -> str:
-    lines = [f"# {rec.title}", "",
+    lines = [f"# {md_text(rec.title, inline=True)}", "",
              f"- Date: {rec.created_at:%Y-%m-%d %H:%M} UTC",
              f"- Mode: {rec.mode}",
              f"- Status: {rec.status}"]
@@ -40,26 +90,21 @@ def transcript_markdown(rec: InterviewRecord) -> str:
     lines += ["", "## Transcript", ""]
     for t in rec.turns:
         who = "Interviewer" if t.role == "interviewer" else "You"
-        body = t.text.replace("\n", "\n> ")
-        lines += [f"**{who}** ({t.kind})", "", f"> {body}", ""]
+        what = MOVE_WORDS.get(t.kind, t.kind.replace("_", " "))
+        body = md_text(t.text).replace("\n", "\n> ")
+        lines += [f"**{who}** ({what})", "", f"> {body}", ""]
     if rec.results:
         lines += ["## Scores", ""]
         for r in rec.results:
-            est = " (offline estimate)" if r.get("estimate") else ""
-            lines += [f"### {r.get('title', r['question_id'])}: {r['score']}/100, {r['band']}{est}", ""]
+            if r.get("full"):
+                lines.append(score_markdown(Score.model_validate(r["full"]), title=r.get("title")))
+                continue
+            lines += [f"### {md_text(r.get('title', r['question_id']), inline=True)}: {int(r['score'])}/100, "
+                      f"{md_text(r['band'], inline=True)}", ""]
             for item in r["items"]:
-                mark = "x" if item["covered"] else " "
-                ev = f" \u2014 \u201c{item['evidence']}\u201d" if item.get("evidence") else ""
-                lines.append(f"- [{mark}] {item['label']}{ev}")
-            for m in r.get("misconceptions", []):
-                lines.append(f"- [!] {m['label']} \u2014 \u201c{m['evidence']}\u201d")
-            if r.get("star"):
-                s = r["star"]
-                parts = ", ".join(f"{p}: {'yes' if s[p] else 'no'}" for p in ("situation", "task", "action", "result"))
-                lines.append(f"- STAR: {parts}; quantified result: {'yes' if s['quantified_result'] else 'no'}")
-            if r.get("flags"):
-                lines.append(f"- Flags: {', '.join(r['flags'])}")
-            lines += ["", f"**Feedback:** {r['feedback']}", ""]
+                mark = "✓" if item["covered"] else "○"
+                lines.append(f"- {mark} {item['label']}")
+            lines += ["", f"**Feedback:** {md_text(r['feedback'], inline=True)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

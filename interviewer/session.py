@@ -1,11 +1,9 @@
-"""The interview state machine: ask -> answer -> follow-ups -> next question -> finished -> scored.
+"""The interview session: orchestration only. Persist each turn, ask the policy, phrase and stream.
 
-The policy lives here, in code: coverage is updated after each answer with the
-offline judge, the most important uncovered rubric item is probed (never the
-same probe twice, at most `max_follow_ups` per question), declining moves on,
-and interview mode never reveals an answer. With a model, the interviewer
-phrases its follow-ups itself and streams them; offline it asks the bank's
-probes. Every turn is committed to the store before any model call.
+What to do next is decided by `interviewer.policy.next_move` (a pure function); coverage after each
+answer comes from the same judge as the report, with each answer to a probe judged in that probe's
+context. Every turn is committed to the store before any model call, and `resume` rebuilds the same
+state from the stored turns (replay).
 """
 
 from __future__ import annotations
@@ -18,12 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
+from enum import Enum
+
+from . import policy
 from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
+from .policy import Move, QuestionView, classify_input
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
-from .store import InterviewRecord, Store, TurnRecord
+from .grading import CodeRunner, RunReport
+from .scoring.verdicts import short
+from .store import CodeRunRecord, InterviewRecord, Store, TurnRecord
 from .types import Kind, Question, Score
 
 Mode = Literal["practice", "interview"]
@@ -32,12 +36,6 @@ HINT_LEVELS: tuple[HintLevel, ...] = ("direction", "approach", "detailed")
 MAX_ANSWER_CHARS = 20_000
 FOLLOW_UP_MAX_TOKENS = 800  # private notes plus one or two spoken sentences (room for a short <think> block)
 
-_DECLINE_RE = re.compile(
-    r"^\W*(i\s+(really\s+)?(don'?t|do not)\s+know|no\s+idea|not\s+sure|skip|pass|next(\s+question)?|"
-    r"let'?s\s+move\s+on|move\s+on|i'?d\s+rather\s+(not|skip|move on)|i\s+can'?t\s+answer|i\s+have\s+no\s+idea|"
-    r"i'?m\s+not\s+sure|no\s+clue|i\s+give\s+up)\b[\s\S]{0,60}$",
-    re.I,
-)
 _NOTES_RE = re.compile(r"<notes>[\s\S]*?</notes>|<think>[\s\S]*?</think>", re.I)
 
 
@@ -45,11 +43,8 @@ class SessionError(InterviewerError):
     pass
 
 
-def _code_meta(meta: dict) -> str:
-    return f"{meta['passed']}/{meta['total']}/{'hidden' if meta['hidden'] else 'visible'}/{','.join(meta['failed'])}"
-
-
 def _parse_code_meta(text: str | None) -> dict | None:
+    """A code run recorded before code runs had their own table (summary packed into probe_item)."""
     if not text:
         return None
     passed, total, which, failed = (text.split("/", 3) + ["", "", "", ""])[:4]
@@ -59,7 +54,25 @@ def _parse_code_meta(text: str | None) -> dict | None:
 
 def is_decline(answer: str) -> bool:
     """'I don't know', 'skip', "let's move on" and the like (short, so a real answer that starts so still counts)."""
-    return bool(_DECLINE_RE.match(answer.strip()))
+    return classify_input(answer) in ("decline", "next")
+
+
+class Phase(str, Enum):
+    """Where the interview stands."""
+
+    awaiting_answer = "awaiting_answer"  # the candidate's turn
+    owes_reply = "owes_reply"  # a model call failed: the interviewer owes a reply (retry or continue offline)
+    finished = "finished"  # no more turns; not yet scored
+    scored = "scored"
+
+
+# Interviewer turn kinds: the move that produced them (legacy "follow_up" = probe, "notice" = wrap_up).
+INTERVIEWER_MOVES = ("question", "probe", "challenge", "clarify", "hint", "wrap_up", "model_answer", "notice")
+MOVE_WORDS = {
+    "question": "asks a question", "probe": "probes", "challenge": "challenges a claim",
+    "clarify": "answers a clarifying question", "hint": "gives a hint", "wrap_up": "wraps up",
+    "model_answer": "shows the model answer", "follow_up": "probes", "notice": "notice",
+}
 
 
 def reveals_reference(text: str, question: Question, *, n: int = 8) -> bool:
@@ -72,7 +85,7 @@ def reveals_reference(text: str, question: Question, *, n: int = 8) -> bool:
 
 @dataclass
 class Action:
-    """What the interviewer does next."""
+    """A move of the policy, made concrete: what the interviewer says (or has a model phrase) next."""
 
     kind: Literal["follow_up", "question", "finish"]
     question: Question
@@ -80,21 +93,58 @@ class Action:
     probe_text: str = ""
     preface: str = ""
     target: str = ""  # what the follow-up is after, for the model (defaults to the rubric item)
+    move: str = "probe"  # for follow-ups: probe | challenge | clarify | hint
+    scripted_only: bool = False  # never phrased by a model (clarifications, hints)
 
 
 @dataclass
 class QuestionState:
     question: Question
-    asked_at: float
+    asked_at: float  # wall-clock seconds when the question was asked (survives a refresh)
+    budget_min: int = 10
     follow_ups: int = 0
     probes_asked: list[str] = field(default_factory=list)
-    declined: bool = False
+    challenged: list[str] = field(default_factory=list)
+    declines: int = 0
+    clarifications: list[str] = field(default_factory=list)  # the candidate's clarifying questions
+    clarified: list[str] = field(default_factory=list)  # those the interviewer's facts answered
     hints: list[str] = field(default_factory=list)
+    revealed: bool = False  # practice: the model answer was shown
     answers: list[str] = field(default_factory=list)
+    contexts: list[str | None] = field(default_factory=list)  # per answer: the item probed just before it
+    last_input: str = "answer"
+    last_probe: str | None = None
     coverage: Score | None = None
     last_interviewer: str = ""  # the interviewer's last words on this question (for the model's context)
+    last_at: float | None = None  # when the last turn on this question happened
     code: str | None = None  # the latest code the candidate ran or submitted
     code_results: dict | None = None  # {"passed", "total", "hidden", "failed": [names]} of the latest run
+
+    @property
+    def declined(self) -> bool:
+        return self.declines > 0
+
+    def answer_text(self) -> tuple[str, tuple[tuple[str, int, int], ...]]:
+        """The answers joined, and the spans that reply to a probe (item id, start, end)."""
+        parts, contexts, pos = [], [], 0
+        for text, item in zip(self.answers, self.contexts):
+            if parts:
+                pos += 2
+            if item:
+                contexts.append((item, pos, pos + len(text)))
+            parts.append(text)
+            pos += len(text)
+        return "\n\n".join(parts), tuple(contexts)
+
+    def shown(self) -> tuple[str, ...]:
+        """What the candidate was shown that their answers must not be credited for copying."""
+        out = [getattr(self.question.hints, h) for h in self.hints if h in policy.HINT_LEVELS]
+        if self.revealed:
+            out.append(self.question.reference_answer)
+        return tuple(out)
+
+    def assisted(self) -> list[str]:
+        return [f"hint:{h}" for h in self.hints] + (["model_answer"] if self.revealed else [])
 
 
 class NotesFilter:
@@ -150,18 +200,31 @@ class NotesFilter:
         return "".join(self.shown).strip()
 
 
+@dataclass
+class CodeRun:
+    """A run of the candidate's code: the graded report and the interviewer's reply to stream."""
+
+    report: RunReport
+    reply: Iterator[str]
+
+
 class InterviewSession:
     """One interview over a plan of questions. Create with `start` or `resume`."""
 
     def __init__(self, *, store: Store, record: InterviewRecord, bank: Bank, model: ChatModel | None = None,
-                 judge: Judge | None = None, max_follow_ups: int = 2, budget_tokens: int = 0,
-                 cost_fn=None, clock=time.monotonic):
+                 judge: Judge | None = None, live_judge: Judge | None = None, budget_tokens: int = 0,
+                 cost_fn=None, clock=time.time, max_follow_ups: int | None = None,
+                 runner: CodeRunner | None = None):
         self.store = store
+        self.runner = runner
         self.bank = bank
         self.model = model
         self.judge = judge or OfflineJudge()
         self.offline = OfflineJudge()
-        self.max_follow_ups = max_follow_ups
+        # Coverage during the conversation: the claim-level offline judge (instant, the same claims the report's
+        # offline judge uses); pass the LLM judge as `live_judge` for a per-answer model verdict.
+        self.live_judge = live_judge or self.offline
+        self.max_follow_ups = max_follow_ups  # None: in proportion to each question's time budget
         self.budget_tokens = budget_tokens
         self.cost_fn = cost_fn
         self.clock = clock
@@ -169,12 +232,16 @@ class InterviewSession:
         self.mode: Mode = record.mode  # type: ignore[assignment]
         self.user_id = record.user_id
         self.plan = [bank.get(qid) for qid in record.plan]
+        self.loop = bank.loops.get(record.loop_name) if record.loop_name else None
+        self.budgets = (self.loop.slot_minutes() if self.loop and len(self.loop.slots) == len(self.plan)
+                        else [q.time_budget_min for q in self.plan])
         self.record = record
         self.states: list[QuestionState] = []
         self.pending: Action | None = None  # an interviewer turn owed after a failed model call
         self.status = record.status
         self.usage = Usage()
         self.last_error: str | None = None
+        self.replacements = 0  # model replies replaced by the scripted move
         self._replay(record.turns)
 
     # ------------------------------------------------------------------ construction
@@ -205,37 +272,54 @@ class InterviewSession:
         return cls(store=store, record=record, bank=bank, **options)
 
     def _replay(self, turns: list[TurnRecord]) -> None:
-        """Rebuild the state machine from saved turns (resume after a crash or a refresh)."""
+        """Rebuild the state from saved turns (resume after a crash or a refresh): the same state `submit`
+        built, so the policy makes the same next move."""
         last_role = None
         for t in turns:
+            when = t.created_at.timestamp() if t.created_at else self.clock()
             if t.kind == "question":
-                self.states.append(QuestionState(self.bank.get(t.question_id), asked_at=self.clock()))
+                self._new_state(self.bank.get(t.question_id), when)
             elif not self.states:
                 continue
             st = self.states[-1]
-            if t.kind in ("question", "follow_up"):
+            st.last_at = when
+            kind = {"follow_up": "probe"}.get(t.kind, t.kind)
+            if kind in ("question", "probe", "challenge", "clarify"):
                 st.last_interviewer = t.text
-            if t.kind == "follow_up":
+            if kind == "probe":
                 st.follow_ups += 1
-                if t.probe_item:
-                    st.probes_asked.append(t.probe_item)
-            elif t.kind == "hint":
+                st.probes_asked.append(t.probe_item or "")
+                st.last_probe = t.probe_item
+            elif kind == "challenge":
+                st.follow_ups += 1
+                st.challenged.append(t.probe_item or "")
+                st.last_probe = None
+            elif kind == "clarify":
+                st.last_probe = None
+            elif kind == "hint":
                 st.hints.append(t.probe_item or "")
-            elif t.kind == "answer":
-                st.answers.append(t.text)
-                if is_decline(t.text):
-                    st.declined = True
-            elif t.kind == "code":
+            elif kind == "model_answer":
+                st.revealed = True
+            elif kind == "answer":
+                self._record_answer(st, t.text, judge=None)
+            elif kind == "code":
                 st.code = t.text
-                st.code_results = _parse_code_meta(t.probe_item)
-            if t.kind in ("question", "follow_up", "answer", "code"):
+                st.code_results = t.code_run.model_dump() if t.code_run else _parse_code_meta(t.probe_item)
+            if kind in ("question", "probe", "challenge", "clarify", "answer", "code", "hint"):
                 last_role = t.role
             self.usage = self.usage + Usage(prompt_tokens=t.prompt_tokens, completion_tokens=t.completion_tokens)
         for st in self.states:
             if st.answers:
-                st.coverage = self.offline.score(st.question, "\n".join(st.answers))
+                st.coverage = self._judge_coverage(st, self.offline)
         if self.status == "active" and last_role == "candidate":
             self.pending = self._decide()
+
+    def _new_state(self, q: Question, when: float) -> QuestionState:
+        k = len(self.states)
+        budget = self.budgets[k] if k < len(self.budgets) else q.time_budget_min
+        st = QuestionState(q, asked_at=when, budget_min=budget, last_at=when)
+        self.states.append(st)
+        return st
 
     # ------------------------------------------------------------------ views
     @property
@@ -243,20 +327,33 @@ class InterviewSession:
         return self.states[-1] if self.states else None
 
     @property
+    def phase(self) -> Phase:
+        if self.status == "scored":
+            return Phase.scored
+        if self.status == "finished":
+            return Phase.finished
+        return Phase.owes_reply if self.pending is not None else Phase.awaiting_answer
+
+    @property
     def finished(self) -> bool:
-        return self.status in ("finished", "scored")
+        return self.phase in (Phase.finished, Phase.scored)
 
     @property
     def awaiting_answer(self) -> bool:
-        return not self.finished and self.pending is None
+        return self.phase is Phase.awaiting_answer
 
     def transcript(self, *, include_private: bool = False) -> list[dict]:
         rec = self.store.get(self.id)
         out = []
         for t in rec.turns:
+            kind = {"follow_up": "probe", "notice": "wrap_up"}.get(t.kind, t.kind)
             row = {"role": t.role, "kind": t.kind, "question_id": t.question_id, "text": t.text}
+            if t.role == "interviewer":
+                row["move"] = kind
+                if kind in ("probe", "challenge", "hint", "clarify") and t.probe_item:
+                    row["target"] = t.probe_item
             if t.kind == "code":
-                row["run"] = _parse_code_meta(t.probe_item)
+                row["run"] = t.code_run.model_dump() if t.code_run else _parse_code_meta(t.probe_item)
             if include_private:
                 row["private_notes"] = t.private_notes
             out.append(row)
@@ -267,13 +364,23 @@ class InterviewSession:
         return len(self.states), len(self.plan)
 
     def time_status(self) -> dict:
-        """Elapsed and budgeted minutes for the current question (informs, never blocks)."""
+        """Elapsed and budgeted minutes for the current question (informs, never blocks); frozen once over."""
         st = self.current
         if st is None:
             return {"elapsed_min": 0.0, "budget_min": 0, "over": False}
-        elapsed = (self.clock() - st.asked_at) / 60
-        return {"elapsed_min": round(elapsed, 1), "budget_min": st.question.time_budget_min,
-                "over": elapsed > st.question.time_budget_min}
+        end = (st.last_at or st.asked_at) if self.finished else self.clock()
+        elapsed = max(0.0, (end - st.asked_at) / 60)
+        return {"elapsed_min": round(elapsed, 1), "budget_min": st.budget_min, "over": elapsed > st.budget_min}
+
+    def loop_clock(self) -> dict | None:
+        """A loop's overall clock: minutes used of the loop's stated length (None for a single question)."""
+        if len(self.plan) < 2 or not self.states:
+            return None
+        start = self.states[0].asked_at
+        end = (self.states[-1].last_at or start) if self.finished else self.clock()
+        total = self.loop.minutes if self.loop else sum(self.budgets)
+        elapsed = max(0.0, (end - start) / 60)
+        return {"elapsed_min": round(elapsed, 1), "total_min": total, "over": elapsed > total}
 
     def live_rubric(self) -> list[dict]:
         """Practice mode: the current question's checklist, ticked as items are covered."""
@@ -289,34 +396,56 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ turns
     def _save(self, *, role: str, kind: str, question: Question, text: str, probe_item: str | None = None,
-              notes: str | None = None, usage: Usage | None = None) -> None:
+              notes: str | None = None, usage: Usage | None = None, code_run: CodeRunRecord | None = None) -> None:
         cost = None
         if usage is not None and self.cost_fn is not None:
             cost = self.cost_fn(getattr(self.model, "name", None), usage)
         self.store.add_turn(self.id, TurnRecord(
             seq=0, role=role, kind=kind, question_id=question.id, text=text, probe_item=probe_item,
-            private_notes=notes, created_at=datetime.now(timezone.utc),
+            private_notes=notes, created_at=datetime.fromtimestamp(self.clock(), timezone.utc),
             model=getattr(self.model, "name", None) if usage else None,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
-            cached_tokens=usage.cached_tokens if usage else 0, cost_usd=cost,
+            cached_tokens=usage.cached_tokens if usage else 0, cost_usd=cost, code_run=code_run,
         ))
         if usage is not None:
             self.usage = self.usage + usage
-        if role == "interviewer" and kind in ("question", "follow_up") and self.states:
+        if self.states:
+            self.states[-1].last_at = self.clock()
+        if role == "interviewer" and kind in ("question", "probe", "challenge", "clarify") and self.states:
             self.states[-1].last_interviewer = text
 
     def _ask_question(self, q: Question, preface: str = "") -> str:
         text = (preface + "\n\n" if preface else "") + q.prompt
-        self.states.append(QuestionState(q, asked_at=self.clock()))
+        self._new_state(q, self.clock())
         self._save(role="interviewer", kind="question", question=q, text=text)
         return text
 
-    def submit(self, answer: str) -> Iterator[str]:
-        """Record the candidate's answer (committed at once), then stream the interviewer's reply.
+    def _record_answer(self, st: QuestionState, answer: str, *, judge: Judge | None) -> None:
+        kind = classify_input(answer, last_interviewer=st.last_interviewer)
+        st.last_input = kind
+        if kind == "clarifying_question":
+            st.clarifications.append(answer)
+            facts, _ = policy.answer_clarification(st.question, answer)
+            if facts:
+                st.clarified.append(answer)
+        elif kind in ("decline", "next"):
+            st.declines += kind == "decline"
+        else:
+            st.answers.append(answer)
+            st.contexts.append(st.last_probe)
+        if judge is not None and kind == "answer":
+            st.coverage = self._judge_coverage(st, judge)
 
-        Raises `SessionError` for an empty answer or when no answer is expected, and
-        `ModelError` when the model fails: the answer is already saved, and
+    def _judge_coverage(self, st: QuestionState, judge: Judge) -> Score:
+        text, contexts = st.answer_text()
+        return judge.score(st.question, text, shown=st.shown(), contexts=contexts, clarified=tuple(st.clarified))
+
+    def submit(self, answer: str) -> Iterator[str]:
+        """Record the candidate's message (committed at once), then stream the interviewer's reply.
+
+        Raises `SessionError` for an empty message or when no message is expected, and
+        `ModelError` when the model fails: the message is already saved, and
         `retry()` produces the owed reply.
         """
         if self.finished:
@@ -332,19 +461,20 @@ class InterviewSession:
             )
         st = self.current
         self._save(role="candidate", kind="answer", question=st.question, text=answer)
-        st.answers.append(answer)
-        if is_decline(answer):
-            st.declined = True
-        st.coverage = self.offline.score(st.question, "\n".join(st.answers))
+        self._record_answer(st, answer, judge=self._coverage_judge())
         self.pending = self._decide()
         return self._deliver()
 
-    def submit_code(self, code: str, *, passed: int, total: int, hidden: bool,
-                    failed: list[str] | None = None) -> Iterator[str]:
-        """Record a run of the candidate's code (committed at once); the interviewer then asks about it.
+    def _coverage_judge(self) -> Judge:
+        return self.live_judge if self.model is not None else self.offline
 
-        The interviewer sees the code whenever it changed: it asks about failing tests, then
-        complexity and edge cases, each at most once per question.
+    def run_code(self, code: str, *, hidden: bool) -> CodeRun:
+        """Run the candidate's code in the sandbox (example tests, or the hidden ones when `hidden`), record
+        the run as a coding turn (committed at once), and return the report with the interviewer's reply.
+
+        The interviewer sees the code whenever it changed: it asks about failing tests, then complexity and
+        edge cases, each at most once per question. Raises `SessionError` when no code is expected and
+        `SandboxUnavailable` when the sandbox can't start (nothing is recorded then).
         """
         if self.finished:
             raise SessionError("This interview is over: start a new one or review it.")
@@ -355,17 +485,22 @@ class InterviewSession:
             raise SessionError("This question has no code to run.")
         if not code.strip():
             raise SessionError("The editor is empty: write your solution first.")
+        if self.runner is None:
+            raise SessionError("This session has no code runner.")
+        report = self.runner.run(st.question.coding, code, tests="hidden" if hidden else "visible")
+        record = CodeRunRecord(hidden=hidden, passed=report.passed, total=report.total,
+                               failed=[t.name for t in report.tests if t.status != "pass"],
+                               sandboxed=report.isolation.sandboxed, error=report.error)
         changed = code != st.code
-        meta = {"passed": passed, "total": total, "hidden": hidden, "failed": list(failed or [])}
-        self._save(role="candidate", kind="code", question=st.question, text=code, probe_item=_code_meta(meta))
-        st.code, st.code_results = code, meta
+        self._save(role="candidate", kind="code", question=st.question, text=code, code_run=record)
+        st.code, st.code_results = code, record.model_dump()
         if not changed or code.strip() == st.question.coding.starter_code.strip():
-            return iter(())
+            return CodeRun(report, iter(()))
         action = self._code_follow_up(st)
         if action is None:
-            return iter(())
+            return CodeRun(report, iter(()))
         self.pending = action
-        return self._deliver()
+        return CodeRun(report, self._deliver())
 
     def _code_follow_up(self, st: QuestionState) -> Action | None:
         q = st.question
@@ -407,25 +542,58 @@ class InterviewSession:
     def _over_budget(self) -> bool:
         return bool(self.budget_tokens) and (self.usage.prompt_tokens + self.usage.completion_tokens) >= self.budget_tokens
 
+    def view(self) -> QuestionView:
+        """The policy's view of the current question."""
+        st = self.current
+        cov = st.coverage
+        covered = frozenset(i.id for i in cov.items if i.covered) if cov else frozenset()
+        wrong = tuple(m.id for m in cov.misconceptions if m.covered) if cov else ()
+        budget = st.budget_min
+        elapsed = max(0.0, (self.clock() - st.asked_at) / 60)
+        follow_ups = st.follow_ups
+        if self.max_follow_ups is not None and follow_ups >= self.max_follow_ups:
+            follow_ups = 10_000  # an explicit cap (tests, simulations)
+        return QuestionView(
+            covered=covered, asserted_misconceptions=wrong, probes_asked=tuple(st.probes_asked),
+            challenged=tuple(st.challenged), hints_given=tuple(st.hints), declines=st.declines,
+            clarifications=len(st.clarifications), follow_ups=follow_ups, elapsed_min=elapsed,
+            budget_min=budget, last_input=st.last_input, last_probe=st.last_probe,  # type: ignore[arg-type]
+        )
+
     def _decide(self) -> Action:
         st = self.current
         q = st.question
-        if self._over_budget():
-            return Action("finish", q, preface="We've reached this session's token budget, so let's stop here.")
-        if not st.declined and st.follow_ups < self.max_follow_ups and st.coverage is not None:
-            covered = {i.id for i in st.coverage.items if i.covered}
-            probes = {p.item: p for p in q.probes}
-            candidates = [i for i in q.scorable_items
-                          if i.id not in covered and i.id in probes and i.id not in st.probes_asked]
-            if candidates:
-                best = max(candidates, key=lambda i: (i.weight, -q.rubric.index(i)))
-                return Action("follow_up", q, probe_item=best.id, probe_text=probes[best.id].text)
-        nxt = len(self.states)
-        if nxt < len(self.plan):
-            preface = "No problem, let's move on." if st.declined else "Thanks, let's move on."
-            return Action("question", self.plan[nxt], preface=preface)
-        closing = ("That's all the questions I have. Thank you, that's the end of the interview."
-                   if not st.declined else "No problem. That was the last question, so that's the end of the interview.")
+        is_last = len(self.states) >= len(self.plan)
+        move = policy.next_move(q, self.view(), mode=self.mode, is_last=is_last,
+                                over_token_budget=self._over_budget())
+        return self._action(st, move)
+
+    def _action(self, st: QuestionState, move: Move) -> Action:
+        q = st.question
+        if move.kind == "clarify":
+            facts, reply = policy.answer_clarification(q, st.clarifications[-1] if st.clarifications else "")
+            return Action("follow_up", q, probe_item=",".join(f.about for f in facts) or None, probe_text=reply,
+                          move="clarify", scripted_only=True)
+        if move.kind == "hint":
+            text = f"Here's a hint: {move.text} Give it another try."
+            return Action("follow_up", q, probe_item=move.target, probe_text=text, move="hint", scripted_only=True)
+        if move.kind == "challenge":
+            m = next((v for v in (st.coverage.misconceptions if st.coverage else []) if v.id == move.target), None)
+            quoted = f"You said \u201c{short(m.evidence, 140)}\u201d. " if m and m.evidence else ""
+            text = quoted + "Are you sure about that? Walk me through why it holds, or correct it."
+            label = q.item(move.target).label if move.target else ""
+            return Action("follow_up", q, probe_item=move.target, probe_text=text, move="challenge",
+                          target=f"the candidate asserted a wrong claim ({label}); ask them to re-examine it "
+                                 "without saying what is right")
+        if move.kind == "probe":
+            return Action("follow_up", q, probe_item=move.target, probe_text=move.text, move="probe")
+        declined = st.last_input in ("decline", "next")
+        if move.kind == "move_on":
+            preface = "No problem, let's move on." if declined else "Thanks, let's move on."
+            return Action("question", self.plan[len(self.states)], preface=preface)
+        closing = move.text or ("That's all the questions I have. Thank you, that's the end of the interview."
+                                if not declined else "No problem. That was the last question, so that's the end "
+                                                     "of the interview.")
         return Action("finish", q, preface=closing)
 
     def _deliver(self) -> Iterator[str]:
@@ -436,15 +604,15 @@ class InterviewSession:
             yield text
             return
         if action.kind == "finish":
-            self._save(role="interviewer", kind="notice", question=action.question, text=action.preface)
+            self._save(role="interviewer", kind="wrap_up", question=action.question, text=action.preface)
             self.pending = None
             self.status = "finished"
             self.store.set_status(self.id, "finished")
             yield action.preface
             return
-        # A follow-up: phrased by the model when there is one, else the bank's probe.
+        # A follow-up: phrased by the model when there is one (probes and challenges), else scripted.
         st = self.current
-        if self.model is None:
+        if self.model is None or action.scripted_only:
             text = action.probe_text
             notes = None
             usage = None
@@ -470,13 +638,24 @@ class InterviewSession:
             notes = "\n".join(flt.notes) or None
             usage = self.model.last_usage or Usage()
             if not text or (self.mode == "interview" and reveals_reference(text, action.question)):
-                # An empty or leaking reply is replaced by the scripted probe.
+                # An empty or leaking reply is replaced by the scripted move.
                 notes = (notes or "") + f"\n[replaced model reply: {text[:200]!r}]"
+                self.replacements += 1
                 text = action.probe_text
                 yield "\n\n" + text if shown else text
-        st.follow_ups += 1
-        st.probes_asked.append(action.probe_item)
-        self._save(role="interviewer", kind="follow_up", question=action.question, text=text,
+        if action.move == "probe":
+            st.follow_ups += 1
+            st.probes_asked.append(action.probe_item or "")
+            st.last_probe = action.probe_item
+        elif action.move == "challenge":
+            st.follow_ups += 1
+            st.challenged.append(action.probe_item or "")
+            st.last_probe = None
+        elif action.move == "hint":
+            st.hints.append(action.probe_item or "")
+        else:
+            st.last_probe = None
+        self._save(role="interviewer", kind=action.move, question=action.question, text=text,
                    probe_item=action.probe_item, notes=notes, usage=usage)
         self.pending = None
         self.last_error = None
@@ -502,7 +681,7 @@ class InterviewSession:
         else:
             target = q.item(action.probe_item)
             label, when = target.label, target.covered_when
-        asked = ", ".join(self._probe_label(q, p) for p in st.probes_asked) or "none yet"
+        asked = ", ".join(self._probe_label(q, p) for p in st.probes_asked + st.challenged) or "none yet"
         msgs.append(Message(role="system", content=render(
             "interviewer_follow_up", item=label, covered_when=when, probe=action.probe_text, asked=asked)))
         return msgs
@@ -516,11 +695,13 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ practice helpers
     def hint(self, level: HintLevel) -> str:
-        """Practice mode: a hint for the current question (recorded as a turn)."""
+        """Practice mode: a hint for the current question (recorded as a turn; the answer becomes assisted)."""
         if self.mode != "practice":
             raise SessionError("Hints are only available in practice mode.")
         if level not in HINT_LEVELS:
             raise SessionError(f"Unknown hint level {level!r}.")
+        if self.finished:
+            raise SessionError("This interview is over: start a new one or review it.")
         st = self.current
         text = getattr(st.question.hints, level)
         st.hints.append(level)
@@ -529,12 +710,13 @@ class InterviewSession:
         return text
 
     def model_answer(self) -> str:
-        """Practice mode, after an attempt: the reference answer (recorded as a turn)."""
+        """Practice mode, after an attempt: the reference answer (recorded; later copies of it earn nothing)."""
         if self.mode != "practice":
             raise SessionError("The model answer is only shown in practice mode, after the interview in interview mode.")
         st = self.current
         if not st.answers:
             raise SessionError("Try an answer first: the model answer is shown after an attempt.")
+        st.revealed = True
         self._save(role="interviewer", kind="model_answer", question=st.question, text=st.question.reference_answer)
         return st.question.reference_answer
 
@@ -547,23 +729,23 @@ class InterviewSession:
             self.store.set_status(self.id, "finished")
 
     def score(self, *, on_progress=None) -> list[Score]:
-        """Score every asked question with the judge; results, verdicts and evidence are saved."""
+        """Score every asked question with the judge; results, verdicts and evidence are saved.
+
+        Each question is scored on the candidate's answers (not declines or clarifying questions), each
+        answer to a probe in that probe's context; help taken (hints, the model answer) marks it assisted,
+        and text copied from what was shown earns nothing.
+        """
         self.end()
         out: list[Score] = []
-        rec = self.store.get(self.id)
-        answers: dict[str, list[str]] = {}
-        for t in rec.turns:
-            if t.role == "candidate" and t.kind == "answer" and not is_decline(t.text):
-                answers.setdefault(t.question_id, []).append(t.text)
-        asked = [s.question for s in self.states]
-        for i, q in enumerate(asked):
+        for i, st in enumerate(self.states):
+            q = st.question
             if on_progress:
-                on_progress(i, len(asked), q)
-            text = "\n\n".join(answers.get(q.id, []))
-            result = self.judge.score(q, text)
+                on_progress(i, len(self.states), q)
+            text, contexts = st.answer_text()
+            result = self.judge.score(q, text, shown=st.shown(), contexts=contexts, clarified=tuple(st.clarified))
             if q.coding is not None:
-                st = next((x for x in self.states if x.question.id == q.id), None)
-                result = combine_with_tests(result, st.code_results if st else None)
+                result = combine_with_tests(result, st.code_results)
+            result = result.model_copy(update={"assisted": st.assisted()})
             usage = getattr(self.judge, "last_usage", None)
             if usage is not None:
                 cost = self.cost_fn(result.model, usage) if self.cost_fn else None
@@ -571,7 +753,8 @@ class InterviewSession:
                                      completion_tokens=usage.completion_tokens, cost_usd=cost)
             out.append(result)
         data = []
-        for q, s in zip(asked, out):
+        for st, s in zip(self.states, out):
+            q = st.question
             d = s.public_json() | {"kind": q.kind.value, "title": q.title, "full": s.model_dump()}
             data.append(d)
         overall = round(sum(s.score for s in out) / len(out)) if out else None

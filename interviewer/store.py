@@ -8,6 +8,7 @@ migrations, applied in order and recorded in `schema_version`.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -16,13 +17,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
+    JSON, Boolean, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
     func, insert, inspect, select, text, update,
 )
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+CONNECT_TIMEOUT_S = 3  # a server that accepts and never answers: one plain sentence well within 10 s
+STATEMENT_TIMEOUT_S = 5
+
+from . import errors
 from .errors import InterviewerError
 
 metadata = MetaData()
@@ -78,6 +85,19 @@ results = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+code_runs = Table(
+    "code_runs", metadata,  # a coding turn's typed result (one row per turn of kind "code")
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interview_id", String(36), ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("hidden", Boolean, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("failed", JSON, nullable=False),  # names of the tests that did not pass
+    Column("sandboxed", Boolean, nullable=False),
+    Column("error", Text),
+)
+
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 
@@ -98,7 +118,15 @@ def _m3_wide_probe_item_unique_seq(engine: Engine) -> None:
         conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_turns_interview_seq ON turns (interview_id, seq)"))
 
 
-MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index, _m3_wide_probe_item_unique_seq]
+def _m4_code_runs(engine: Engine) -> None:
+    """Coding turns get a typed record (they were a summary packed into probe_item)."""
+    metadata.create_all(engine, tables=[code_runs])
+    with engine.begin() as conn:
+        conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_code_runs_interview_seq ON code_runs (interview_id, seq)"))
+
+
+MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial, _m2_turn_index, _m3_wide_probe_item_unique_seq,
+                                              _m4_code_runs]
 
 
 # Statements built once (with bind parameters): building them per call costs more than the write itself.
@@ -124,6 +152,17 @@ _INSERT_TURN = (
 )
 
 
+class CodeRunRecord(BaseModel):
+    """What a run of the candidate's code gave: counted by the app, never by the sandbox."""
+
+    hidden: bool
+    passed: int
+    total: int
+    failed: list[str] = Field(default_factory=list)
+    sandboxed: bool = True
+    error: str | None = None
+
+
 class TurnRecord(BaseModel):
     seq: int
     role: Literal["interviewer", "candidate"]
@@ -138,6 +177,7 @@ class TurnRecord(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float | None = None
+    code_run: CodeRunRecord | None = None
 
 
 class InterviewRecord(BaseModel):
@@ -172,6 +212,31 @@ class StoreError(InterviewerError):
     pass
 
 
+def plain_error(exc: BaseException, where: str) -> StoreError:
+    """A database failure as one true sentence: unresponsive, unreachable, corrupt, disk full, or failed."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate == "53100" or any(w in text for w in ("database or disk is full", "no space left", "disk full")):
+        message = errors.db_disk_full(where)
+    elif any(w in text for w in ("file is not a database", "disk image is malformed", "database corrupt")):
+        message = errors.db_corrupt(where)
+    elif isinstance(exc, PoolTimeout) or sqlstate in ("57014", "55P03") or any(
+            w in text for w in ("timeout", "timed out", "interrupted", "database is locked")):
+        connecting = isinstance(exc, PoolTimeout) or "connection timeout" in text
+        message = errors.db_unresponsive(where, CONNECT_TIMEOUT_S if connecting else STATEMENT_TIMEOUT_S)
+    elif "unable to open database file" in text:
+        message = errors.db_cannot_open(where)
+    elif any(w in text for w in ("connection refused", "could not translate host", "name or service not known",
+                                 "no such file or directory")):
+        message = errors.db_unreachable(where)
+    else:
+        message = errors.db_failed(where, exc.__class__.__name__)
+    err = StoreError(message)
+    err.__cause__ = exc
+    return err
+
+
 def _plain_db_errors(method):
     """Database failures become one plain sentence (`StoreError`); the caller keeps what was typed."""
     import functools
@@ -181,11 +246,14 @@ def _plain_db_errors(method):
         try:
             return method(self, *args, **kwargs)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"The transcript database ({self.safe_url}) did not respond ({exc.__class__.__name__}); "
-                "nothing was lost that was saved before, and you can try again."
-            ) from exc
+            raise plain_error(exc, self.safe_url) from exc
     return wrapper
+
+
+def _sqlite_statement_deadline(conn, _cursor, _statement, _params, _context, _executemany) -> None:
+    """SQLite has no statement timeout: a progress handler interrupts a statement past its deadline."""
+    deadline = time.monotonic() + STATEMENT_TIMEOUT_S
+    conn.connection.dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -204,22 +272,43 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite:///"):
-            path = Path(url.removeprefix("sqlite:///"))
-            if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            kwargs: dict = {}
-            if url.startswith("sqlite"):
-                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(errors.db_unsupported_url(url)) from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StoreError(errors.db_unsupported_url(self.safe_url))
+        if parsed.drivername == "postgresql":  # the installed driver, not SQLAlchemy's default psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(errors.db_unreachable(f"{self.safe_url}: {exc.strerror}")) from None
+        try:
+            if backend == "sqlite":
+                # `timeout`: how long to wait for another writer's lock (busy timeout)
+                kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": STATEMENT_TIMEOUT_S}}
             else:
-                kwargs["pool_pre_ping"] = True  # a server may drop idle connections
-            self.engine = create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
+                kwargs = {
+                    "pool_pre_ping": True,  # a server may drop idle connections
+                    "pool_timeout": CONNECT_TIMEOUT_S,
+                    "connect_args": {
+                        "connect_timeout": CONNECT_TIMEOUT_S,
+                        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000} "
+                                   f"-c lock_timeout={STATEMENT_TIMEOUT_S * 1000}",
+                    },
+                }
+            self.engine = create_engine(parsed, **kwargs)
+            if backend == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "before_cursor_execute", _sqlite_statement_deadline)
             self.migrate()
+        except (NoSuchModuleError, ImportError):
+            raise StoreError(errors.db_unsupported_url(self.safe_url)) from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"Could not open the transcript database ({self.safe_url}): {exc.__class__.__name__}.") from exc
+            raise plain_error(exc, self.safe_url) from exc
 
     @property
     def safe_url(self) -> str:
@@ -266,14 +355,17 @@ class Store:
     @_plain_db_errors
     def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
         """Append a turn (its `seq` is assigned here, in the same transaction) and return the seq."""
-        params = {f"b_{k}": v for k, v in turn.model_dump().items()} | {
+        params = {f"b_{k}": v for k, v in turn.model_dump(exclude={"code_run"}).items()} | {
             "iid": interview_id, "add_prompt": turn.prompt_tokens, "add_completion": turn.completion_tokens,
             "add_cost": turn.cost_usd}
         with self.engine.begin() as conn:
             # Update the interview row first: it locks the row (PostgreSQL) or the database (SQLite), so
             # concurrent writers to one interview (two tabs) take turns and get distinct seqs.
             conn.execute(_TOUCH_INTERVIEW, params)
-            return conn.execute(_INSERT_TURN, params).scalar_one()
+            seq = conn.execute(_INSERT_TURN, params).scalar_one()
+            if turn.code_run is not None:
+                conn.execute(insert(code_runs).values(interview_id=interview_id, seq=seq, **turn.code_run.model_dump()))
+            return seq
 
     @_plain_db_errors
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,
@@ -317,6 +409,7 @@ class Store:
             found = conn.execute(select(interviews.c.id).where(cond)).first()
             if not found:
                 return False
+            conn.execute(delete(code_runs).where(code_runs.c.interview_id == interview_id))
             conn.execute(delete(turns).where(turns.c.interview_id == interview_id))
             conn.execute(delete(results).where(results.c.interview_id == interview_id))
             conn.execute(delete(interviews).where(interviews.c.id == interview_id))
@@ -336,8 +429,11 @@ class Store:
                                  .order_by(turns.c.seq)).mappings().all()
             rrows = conn.execute(select(results).where(results.c.interview_id == interview_id)
                                  .order_by(results.c.id)).mappings().all()
+            crows = conn.execute(select(code_runs).where(code_runs.c.interview_id == interview_id)).mappings().all()
+        runs = {c["seq"]: CodeRunRecord(**{k: c[k] for k in CodeRunRecord.model_fields}) for c in crows}
         rec = self._record(row)
-        rec.turns = [TurnRecord(**{k: v for k, v in t.items() if k in TurnRecord.model_fields}) for t in trows]
+        rec.turns = [TurnRecord(**{k: v for k, v in t.items() if k in TurnRecord.model_fields},
+                                code_run=runs.get(t["seq"])) for t in trows]
         for t in rec.turns:
             t.created_at = _aware(t.created_at)
         rec.results = [r["data"] if isinstance(r["data"], dict) else json.loads(r["data"]) for r in rrows]

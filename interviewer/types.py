@@ -6,11 +6,12 @@ not a silently ignored key.
 
 from __future__ import annotations
 
+import ast
 import re
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -59,6 +60,10 @@ def parse_claim(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(concepts)
 
 
+DesignDimension = Literal["framing", "data", "modelling", "offline_eval", "rollout", "serving", "monitoring"]
+DESIGN_DIMENSIONS: tuple[str, ...] = ("framing", "data", "modelling", "offline_eval", "rollout", "serving", "monitoring")
+
+
 class RubricItem(Strict):
     """One binary, checkable item of a rubric.
 
@@ -80,6 +85,8 @@ class RubricItem(Strict):
         default_factory=list,
         description="star items only: extra markers for the STAR part (other items use claims)",
     )
+    dimension: DesignDimension | None = Field(
+        default=None, description="system design: which of the seven design dimensions this item grades")
 
     @field_validator("claims", "phrases")
     @classmethod
@@ -131,14 +138,79 @@ class Hints(Strict):
 
 
 class CodeTest(Strict):
-    """One test of a coding challenge: `call` is evaluated after the candidate's code."""
+    """One test of a coding challenge: data only, never code.
+
+    `call` is `function_name(literal, ..., name=literal)` and `expected` a Python literal; both are read
+    with `ast.literal_eval`, never `eval`. A test checks the returned value (`expected`), that the call
+    raises a built-in exception (`raises: ValueError`), or that it leaves its arguments unchanged
+    (`observe: arguments`, no `expected`: the arguments after the call must equal the call's literals).
+    """
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
-    call: str = Field(min_length=3, description="a Python expression calling the function")
-    expected: str = Field(min_length=1, description="a Python literal (or expression) to compare with")
+    call: str = Field(min_length=3, description="function_name(literal args...)")
+    raises: str | None = Field(default=None, description="a built-in exception the call must raise")
+    observe: Literal["return", "arguments"] = "return"
+    expected: str | None = Field(default=None, validate_default=True, description="a Python literal")
     compare: Literal["exact", "approx"] = "exact"
     tolerance: float = Field(default=1e-6, gt=0)
     why: str = Field(default="", description="the mistake this test catches")
+
+    @field_validator("call")
+    @classmethod
+    def _literal_call(cls, text: str) -> str:
+        parse_call(text)
+        return text
+
+    @field_validator("raises")
+    @classmethod
+    def _builtin_exception(cls, name: str | None) -> str | None:
+        import builtins
+
+        if name is not None and not (isinstance(getattr(builtins, name, None), type)
+                                     and issubclass(getattr(builtins, name), BaseException)):
+            raise ValueError(f"{name!r} is not a built-in exception (e.g. ValueError)")
+        return name
+
+    @field_validator("expected")
+    @classmethod
+    def _literal_expected(cls, text: str | None, info: ValidationInfo) -> str | None:
+        other = info.data.get("raises") is not None or info.data.get("observe") == "arguments"
+        if text is None:
+            if not other:
+                raise ValueError("a test needs an expected value (or raises:, or observe: arguments)")
+            return None
+        if other:
+            raise ValueError("a test with raises: or observe: arguments has no expected value")
+        literal_value(text)
+        return text
+
+
+def literal_value(text: str):
+    """The value of a Python literal (`ast.literal_eval`); `ValueError` names what is not a literal."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"must be a Python literal (numbers, strings, lists, tuples, dicts, sets, "
+                         f"True/False/None), not {text.strip()[:60]!r}") from exc
+
+
+def parse_call(text: str) -> tuple[str, list, dict]:
+    """`function_name(literal, ..., name=literal)` -> (function_name, args, kwargs); `ValueError` otherwise."""
+    shape = "must be function_name(literal arguments...)"
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise ValueError(f"{shape}; this does not parse: {text.strip()[:60]!r}") from None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise ValueError(f"{shape}, not {text.strip()[:60]!r}")
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise ValueError(f"{shape}; *args and **kwargs are not allowed")
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise ValueError(f"{shape}; every argument must be a Python literal, in {text.strip()[:60]!r}") from None
+    return node.func.id, args, kwargs
 
 
 class CodingSpec(Strict):
@@ -161,6 +233,10 @@ class CodingSpec(Strict):
         names = [t.name for t in self.visible_tests + self.hidden_tests]
         if len(names) != len(set(names)):
             raise ValueError("test names must be unique")
+        for t in self.visible_tests + self.hidden_tests:
+            called = parse_call(t.call)[0]
+            if called != self.function_name:
+                raise ValueError(f"test {t.name}: call must call {self.function_name}(), not {called}()")
         return self
 
 
@@ -267,6 +343,12 @@ class Question(Strict):
             for needed in ("component", "consideration", "framing"):
                 if needed not in kinds:
                     raise ValueError(f"a system design rubric needs {needed} items")
+        if self.kind is Kind.system_design:
+            graded = {i.dimension for i in self.rubric if i.dimension}
+            missing_dims = [d for d in DESIGN_DIMENSIONS if d not in graded]
+            if missing_dims:
+                raise ValueError("a system design rubric grades every design dimension; no item has dimension "
+                                 + ", ".join(missing_dims))
         if self.kind in (Kind.system_design, Kind.coding) and not self.facts:
             raise ValueError("design and coding questions need interviewer facts (facts:) to answer "
                              "clarifying questions")

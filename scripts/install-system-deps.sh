@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Python packages: Chromium (browser tests) and
-# PostgreSQL (the PostgreSQL store tests), from Debian's packages. Idempotent; never fatal:
-# tests that need a missing piece skip with the reason.
+# Installs what the app and the test suite need beyond Python packages, from Debian's packages:
+# bubblewrap (the code sandbox: without it the app refuses to run candidate code), Chromium (browser
+# tests) and PostgreSQL (the PostgreSQL store tests). Idempotent; never fatal: tests that need a
+# missing piece skip with the reason.
 set -u
 need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0

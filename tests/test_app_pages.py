@@ -76,7 +76,7 @@ def test_streamed_follow_up_and_llm_judge_with_fake_models(bank):
     interviewer = FunctionModel(fn=lambda m, t: "<notes>secret plan</notes>How would you pick its strength?",
                                 name="fake-interviewer")
     judge = FunctionModel(fn=lambda m, t: {"items": [
-        {"id": i.id, "covered": i.id == "definition", "quote": WEAK if i.id == "definition" else ""}
+        {"id": i.id, "sentences": [1] if i.id == "definition" else [], "reason": "r"}
         for i in q.rubric]}, name="fake-judge")
     at = _start(_app(models=(interviewer, judge)))
     at.chat_input(key="answer").set_value(WEAK).run()
@@ -142,12 +142,22 @@ def test_coding_question_runs_code_in_the_sandbox(bank):
     assert not at.exception, at.exception
     text = _texts(at)
     assert "Example tests: " in text and "passed" in text
-    assert any("separate process" in c.value for c in at.caption)
+    assert any("bubblewrap sandbox" in c.value for c in at.caption)
     at.button(key="submit_code").click().run()
     assert "Hidden tests: " in _texts(at)
     at.button(key="end_score").click().run()
     assert not at.exception, at.exception
     assert "Your report" in [s.value for s in at.subheader]
+
+
+def test_coding_panel_fails_closed_without_the_sandbox(bank, monkeypatch, tmp_path):
+    monkeypatch.setenv("INTERVIEWER_BWRAP", str(tmp_path / "no-bwrap"))
+    monkeypatch.delenv("INTERVIEWER_SANDBOX", raising=False)
+    at = _start(_app(), kind="Coding", title="Implement K-Nearest Neighbors from scratch")
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Code can't be run: the sandbox (bubblewrap) could not start") for e in errors), errors
+    assert not [b for b in at.button if b.key in ("run_code", "submit_code")]
 
 
 def _finished_interview(at: AppTest) -> AppTest:
@@ -271,5 +281,5 @@ def test_a_database_that_stops_answering_is_one_plain_sentence(bank, tmp_path, m
     db.mkdir()  # the database is gone
     at.switch_page("app_pages/review.py").run()
     assert not at.exception, at.exception
-    assert any("did not respond" in e.value for e in at.error)
+    assert any("could not be opened" in e.value for e in at.error)
     assert [b.label for b in at.button] == ["Try again"]

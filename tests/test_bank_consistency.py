@@ -94,7 +94,7 @@ def test_a_claim_negated_or_paired_with_another_items_concept_is_not_credited(q)
             plain = [c[0] for c in concepts]
             negated = JUDGE.score(q, _realise(plain, "never leads to"))
             assert not _credited(negated, item.id), (item.id, negated.answer)
-            own = {a for c in concepts for a in c}
+            own = {a for claim in _claims(item) for c in claim for a in c}
             for other in items:
                 if other is item:
                     continue
@@ -150,6 +150,55 @@ def test_no_two_questions_are_near_duplicates():
     for a, b in combinations([q.id for q in QUESTIONS], 2):
         assert _jaccard(prompts[a], prompts[b]) < PROMPT_SIMILARITY, (a, b)
         assert _jaccard(answers[a], answers[b]) < ANSWER_SIMILARITY, (a, b)
+
+
+AREAS_2026 = ("llm-serving", "pretraining", "post-training", "agents", "safety", "llm-evaluation",
+              "distributed-training", "rl", "recsys", "probability", "information-theory", "graph-ml",
+              "causal-inference")
+
+
+@whole_bank
+def test_the_bank_covers_2026_interviews():
+    from collections import Counter
+
+    kinds = Counter(q.kind.value for q in QUESTIONS)
+    assert kinds["technical"] >= 150, kinds
+    assert kinds["system_design"] >= 20, kinds
+    assert kinds["coding"] >= 22, kinds
+    assert kinds["behavioral"] >= 35, kinds
+    technical = [q for q in QUESTIONS if q.kind.value == "technical"]
+    for area in AREAS_2026:
+        n = sum(area in q.topics for q in technical)
+        assert n >= 3, f"only {n} technical questions on {area}"
+    assert {q.difficulty for q in technical} == {"easy", "medium", "hard"}
+    numpy_rounds = [q for q in QUESTIONS if q.coding and "numpy" not in q.coding.forbidden_imports
+                    and "numpy" in q.topics]
+    assert len(numpy_rounds) >= 8, [q.id for q in numpy_rounds]
+    companies = {loop.company for loop in BANK.loops.values() if loop.company}
+    assert len(companies) >= 4, companies
+    assert all(loop.pattern_source for loop in BANK.loops.values() if loop.company)
+    negotiation = [q for q in QUESTIONS if "negotiation" in q.topics and q.behavioral
+                   and q.behavioral.format == "scenario"]
+    assert len(negotiation) >= 3
+    assert any(q.behavioral and q.behavioral.format == "deep_dive" for q in QUESTIONS)
+    assert any(loop.name == "phone-screen" or "phone" in loop.name for loop in BANK.loops.values())
+
+
+@whole_bank
+def test_every_loops_question_budgets_fit_its_clock():
+    for loop in BANK.loops.values():
+        assert sum(loop.slot_minutes()) <= loop.minutes, loop.name
+
+
+@whole_bank
+def test_every_design_grades_the_seven_dimensions_and_every_design_and_coding_question_has_facts():
+    from interviewer.types import DESIGN_DIMENSIONS
+
+    for q in QUESTIONS:
+        if q.kind.value == "system_design":
+            assert {i.dimension for i in q.rubric} >= set(DESIGN_DIMENSIONS), q.id
+        if q.kind.value in ("system_design", "coding"):
+            assert q.facts, q.id
 
 
 @whole_bank

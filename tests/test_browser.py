@@ -78,7 +78,7 @@ def brain(body: dict):
         ids = [i.strip() for i in user.rsplit("Return one entry for each of these ids:", 1)[1].split(",")]
         answer = re.search(r"<<ANSWER-\w+>>\n(.*)\n<<END-ANSWER-\w+>>", user, re.S).group(1)
         first = re.split(r"(?<=[.!?])\s+", answer.strip())[0]
-        return {"items": [{"id": i, "covered": k % 2 == 0 and len(first) > 10, "quote": first if k % 2 == 0 else ""}
+        return {"items": [{"id": i, "sentences": [1] if k % 2 == 0 and len(first) > 10 else [], "reason": "r"}
                           for k, i in enumerate(ids)]}
     item = re.search(r'has not covered: "([^"]+)"', last)
     topic = item.group(1) if item else "that"
@@ -264,7 +264,7 @@ def test_coding_interview_end_to_end(browser, offline_app):
     page.get_by_text(re.compile(r"Example tests: (\d+) of \1 passed")).wait_for()
     page.get_by_role("button", name="Submit (hidden tests)").click()
     page.get_by_text(re.compile(r"Hidden tests: (\d+) of \1 passed")).wait_for()
-    assert page.get_by_text("separate process", exact=False).count() >= 1
+    assert page.get_by_text("bubblewrap sandbox", exact=False).count() >= 1
     _shot(page, "coding-ran")
     page.get_by_role("button", name="End and score").click()
     page.get_by_text("Your report").wait_for()

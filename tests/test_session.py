@@ -259,7 +259,7 @@ def test_scoring_saves_verdicts_evidence_and_models(app, bank):
 
 def test_llm_judge_usage_is_stored(bank, tmp_path):
     q = bank.get("regularization")
-    verdict = {"items": [{"id": i.id, "covered": False, "quote": ""} for i in q.rubric]}
+    verdict = {"items": [{"id": i.id, "sentences": [], "reason": "not stated"} for i in q.rubric]}
     judge = ScriptedModel(replies=[verdict], name="fake-judge")
     app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/j.db"}), bank=bank,
                     judge_model=judge)
@@ -450,5 +450,5 @@ def test_a_database_failure_is_one_plain_sentence(bank, tmp_path):
     app.store.engine.dispose()
     db.unlink()
     db.mkdir()  # the database file is gone and its path is now a directory: every write fails
-    with pytest.raises(StoreError, match="did not respond"):
+    with pytest.raises(StoreError, match="could not be opened"):
         s.submit(WEAK)

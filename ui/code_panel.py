@@ -7,13 +7,14 @@ from pathlib import Path
 import streamlit as st
 
 from interviewer.bootstrap import App
-from interviewer.runner import RunReport, run_code
-from interviewer.session import InterviewSession, SessionError
+from interviewer.errors import InterviewerError
+from interviewer.grading import RunReport
+from interviewer.session import InterviewSession
 
 EDITOR_KEYS = (Path(__file__).resolve().parent / "editor.js").read_text(encoding="utf-8")
 
 STATUS_ICON = {"pass": ":material/check_circle:", "fail": ":material/cancel:", "error": ":material/error:",
-               "timeout": ":material/timer_off:"}
+               "timeout": ":material/timer_off:", "not_run": ":material/block:"}
 
 
 def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
@@ -28,20 +29,22 @@ def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
     code = st.text_area("Your solution (Python)", key=key, height=340, label_visibility="collapsed")
     st.caption("Tab indents, Shift+Tab dedents, Enter keeps the indentation; Esc then Tab leaves the editor.")
     st.html(f"<script>{EDITOR_KEYS}</script>", unsafe_allow_javascript=True)
+    problem = app.runner.problem()
+    if problem:
+        st.error(problem)  # fail closed: one plain sentence, no Run button that would run code unsandboxed
+        return
     c1, c2 = st.columns(2)
     run = c1.button("Run example tests", key="run_code", icon=":material/play_arrow:", disabled=session.finished)
     submit = c2.button("Submit (hidden tests)", key="submit_code", icon=":material/send:", type="primary",
                        disabled=session.finished)
     if run or submit:
         which = "hidden" if submit else "visible"
-        with st.spinner("Running your code in the sandbox\u2026"):
-            report = run_code(spec, code, tests=which)
-        st.session_state[f"{key}_report"] = (which, report)
-        failed = [t.name for t in report.tests if t.status != "pass"]
         try:
-            stream(session.submit_code(code, passed=report.passed, total=report.passed + report.failed,
-                                       hidden=submit, failed=failed))
-        except SessionError as exc:
+            with st.spinner("Running your code in the sandbox\u2026"):
+                outcome = session.run_code(code, hidden=submit)
+            st.session_state[f"{key}_report"] = (which, outcome.report)
+            stream(outcome.reply)
+        except InterviewerError as exc:
             st.session_state.error = str(exc)
         st.rerun()
     shown = st.session_state.get(f"{key}_report")
@@ -62,7 +65,10 @@ def _render_report(which: str, report: RunReport) -> None:
     for t in report.tests:
         detail = f" \u2014 {t.message}" if t.message and t.status != "pass" else ""
         st.markdown(f"{STATUS_ICON[t.status]} `{t.name}` {t.status}{detail}")
-    if report.stdout.strip():
+    if report.stdout.strip() and which != "hidden":  # hidden tests' inputs stay hidden
         with st.expander("Output"):
             st.code(report.stdout[-4000:], language=None)
-    st.caption(f":material/shield: {report.sandbox.summary}")
+    if report.isolation.sandboxed:
+        st.caption(f":material/shield: {report.isolation.summary}")
+    else:
+        st.warning(report.isolation.summary, icon=":material/warning:")

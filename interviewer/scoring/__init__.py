@@ -24,7 +24,8 @@ class Judge(Protocol):
 
     name: str
 
-    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score: ...
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = (),
+              contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score: ...
 
 
 def score_answer(question: Question, answer: str, *, judge: Judge | None = None,

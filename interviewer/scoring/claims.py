@@ -65,6 +65,10 @@ _FRAME_PHRASES = [compile_phrase(p) for p in (
 # A short clause right after a claim that rejects it: "; it does not", "- but that's wrong".
 _REJECT_STEMS = frozenset(stem(w) for w in "not no never false wrong untrue incorrect myth".split()) | NEGATIONS
 _REJECT_MAX_TOKENS = 7
+_REJECT_FILLER = frozenset(stem(w) for w in """
+it its it's that that's this this's which is isn't does doesn't do don't did didn't was wasn't are aren't
+but and so actually in fact true the case right correct at all really quite simply just of course a an
+""".split()) | STOPWORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,13 +375,14 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
         prior = [a.tokens[j].stem for j in range(f, la + 1)]
         if any(s in _FRAME_STEMS for s in prior) and ("that" in prior or prior[-1:] in (["is"], ["be"])):
             return True
-    # A short rejecting clause right after ("...; it does not", "- but that is wrong").
+    # A short rejecting clause right after, in the same sentence ("...; it does not", "- but that is wrong"):
+    # nothing in it but a rejection ("the time split did not catch that" is a claim of its own, not one).
     nxt = clause + 1
-    if nxt < len(ix.cl.spans):
+    if nxt < len(ix.cl.spans) and ix.cl.sentence_of_clause[nxt] == sent:
         f, la = ix.cl.spans[nxt]
         if la >= f and la - f + 1 <= _REJECT_MAX_TOKENS:
-            stems = {a.tokens[j].stem for j in range(f, la + 1)}
-            if stems & _REJECT_STEMS:
+            stems = [a.tokens[j].stem for j in range(f, la + 1)]
+            if set(stems) & _REJECT_STEMS and all(x in _REJECT_FILLER or x in _REJECT_STEMS for x in stems):
                 return True
     return False
 

@@ -15,10 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..chat import ChatModel, Message, Usage
 from ..errors import ModelError
 from ..prompts import render
-from ..text import STOPWORDS
 from ..types import ItemVerdict, Kind, Question, RubricItem, Score
-from .claims import Hit, question_claims
-from .offline import _GENERIC, COPY_NGRAM, Inspected, OfflineJudge, _ngrams, _words, copied_from, inspect_answer
+from .claims import Hit, mentions
+from .offline import COPY_NGRAM, Inspected, OfflineJudge, _ngrams, _words, copied_from, inspect_answer
 from .policy import POLICY, ScoringPolicy
 from .verdicts import finish, is_star_format
 
@@ -39,9 +38,41 @@ class JudgeVerdict(BaseModel):
     items: list[JudgeItem]
 
 
-def numbered(ins: Inspected) -> str:
+def verdict_type_for(question: Question, n_sentences: int) -> type[JudgeVerdict]:
+    """`JudgeVerdict` for one question and answer, with a `grammar_schema` naming the rubric ids in order and
+    allowing only the answer's sentence numbers: a server that turns a JSON schema into a grammar (llama.cpp's
+    JSON mode) then cannot produce a wrong, missing or repeated id, or a sentence that doesn't exist."""
+    ids = [i.id for i in question.rubric]
+
+    def item(item_id: str) -> dict:
+        return {"type": "object", "properties": {
+            "id": {"const": item_id},
+            "sentences": {"type": "array", "items": {"type": "integer", "minimum": 1,
+                                                     "maximum": max(1, n_sentences)}, "maxItems": 3},
+            "reason": {"type": "string", "maxLength": 200}},
+            "required": ["id", "sentences", "reason"], "additionalProperties": False}
+
+    def grammar_schema(cls) -> dict:
+        return {"type": "object", "properties": {"items": {
+            "type": "array", "prefixItems": [item(i) for i in ids], "minItems": len(ids), "maxItems": len(ids)}},
+            "required": ["items"], "additionalProperties": False}
+
+    return type("JudgeVerdict", (JudgeVerdict,), {"grammar_schema": classmethod(grammar_schema),
+                                                  "__module__": __name__})
+
+
+def numbered(ins: Inspected, question: Question | None = None,
+             contexts: tuple[tuple[str, int, int], ...] = ()) -> str:
+    """The answer as numbered sentences; a reply to a follow-up is introduced by what it was asked about."""
     a = ins.a
-    return "\n".join(f"[{i + 1}] {a.sentence_text(i)}" for i in range(len(a.sentences)))
+    lines = []
+    for i in range(len(a.sentences)):
+        s = a.sentences[i]
+        for item_id, start, _end in contexts:
+            if start <= s.start and (i == 0 or a.sentences[i - 1].start < start) and question is not None:
+                lines.append(f"(the interviewer then asked a follow-up about: {question.item(item_id).label})")
+        lines.append(f"[{i + 1}] {a.sentence_text(i)}")
+    return "\n".join(lines)
 
 
 class LLMJudge:
@@ -55,7 +86,8 @@ class LLMJudge:
         self.fallback = fallback or OfflineJudge(policy)
         self.last_usage: Usage | None = None  # tokens used by the last `score` call (all attempts)
 
-    def messages(self, question: Question, ins: Inspected) -> list[Message]:
+    def messages(self, question: Question, ins: Inspected,
+                 contexts: tuple[tuple[str, int, int], ...] = ()) -> list[Message]:
         tag = secrets.token_hex(8)
         rubric = "\n".join(
             f"- id: {i.id}\n  kind: "
@@ -67,7 +99,7 @@ class LLMJudge:
             Message(role="system", content=render("judge_system", delimiter=tag)),
             Message(role="user", content=render(
                 "judge_user", question=question.prompt, kind=question.kind.value, rubric=rubric,
-                delimiter=tag, answer=numbered(ins), ids=", ".join(i.id for i in question.rubric),
+                delimiter=tag, answer=numbered(ins, question, contexts), ids=", ".join(i.id for i in question.rubric),
             )),
         ]
 
@@ -90,14 +122,14 @@ class LLMJudge:
         if usage is not None:
             self.last_usage = usage if self.last_usage is None else self.last_usage + usage
 
-    def _ask(self, question: Question, ins: Inspected) -> JudgeVerdict:
-        messages = self.messages(question, ins)
+    def _ask(self, question: Question, ins: Inspected, contexts=()) -> JudgeVerdict:
+        messages = self.messages(question, ins, contexts)
         problem = None
         for attempt in range(2):
             if problem:
                 messages = messages + [Message(role="user", content=render("judge_retry", error=problem))]
             try:
-                verdict = self.model.parse(messages, JudgeVerdict)
+                verdict = self.model.parse(messages, verdict_type_for(question, len(ins.a.sentences)))
             except ModelError as exc:
                 self._count()
                 if exc.kind != "invalid_output" or attempt == 1 or getattr(exc, "retried", False):
@@ -110,24 +142,28 @@ class LLMJudge:
                 return verdict
         raise ModelError("invalid_output", f"The judge model's reply was invalid twice ({problem}).")
 
-    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score:
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = (),
+              contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         self.last_usage = None
         ins = inspect_answer(question, answer, shown=shown, policy=self.policy)
         try:
-            verdict = self._ask(question, ins) if ins.a.sentences else JudgeVerdict(
+            verdict = self._ask(question, ins, contexts) if ins.a.sentences else JudgeVerdict(
                 items=[JudgeItem(id=i.id, sentences=[], reason="empty answer") for i in question.rubric])
         except ModelError as exc:
-            fallback = self.fallback.score_inspected(question, ins)
+            fallback = self.fallback.score_inspected(question, ins, contexts=contexts, clarified=clarified)
             return fallback.model_copy(update={
-                "fallback_reason": f"{exc} The offline estimate is shown instead.",
+                "fallback_reason": f"{exc} The offline estimate is shown instead.", **self._output_mode(),
             })
-        return self._verdicts(question, ins, verdict)
+        return self._verdicts(question, ins, verdict, contexts, clarified)
 
-    def _verdicts(self, question: Question, ins: Inspected, verdict: JudgeVerdict) -> Score:
+    def _verdicts(self, question: Question, ins: Inspected, verdict: JudgeVerdict,
+                  contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         a = ins.a
         by_id = {i.id: i for i in verdict.items}
         rubric_grams = [_ngrams(_words(" ".join([i.label, i.covered_when])), COPY_NGRAM) for i in question.rubric]
-        offline_hits = self.fallback.item_hits(question, ins)
+        offline_hits = self.fallback.item_hits(question, ins, contexts)
+        in_context = {item_id: [i for i, sp in enumerate(ins.a.sentences) if st <= sp.start < en]
+                      for item_id, st, en in contexts}
         star_derived = is_star_format(question)
         cited: dict[str, list[int]] = {}
         notes: dict[str, str] = {}
@@ -137,7 +173,8 @@ class LLMJudge:
             keep: list[int] = []
             for n in dict.fromkeys(by_id[item.id].sentences):
                 s = n - 1
-                problem = self._citation_problem(question, item, ins, s, rubric_grams)
+                problem = self._citation_problem(question, item, ins, s, rubric_grams,
+                                                 s in in_context.get(item.id, ()))
                 if problem:
                     notes.setdefault(item.id, problem)
                     continue
@@ -190,32 +227,27 @@ class LLMJudge:
             items.append(ItemVerdict(**base, covered=ok, evidence=ev, start=start, end=end, depth=depth,
                                      credit=item.weight * share if ok else 0.0, note=note, reason=reason))
         return finish(question, ins.text, items, misconceptions, list(ins.flags), a, judge="llm",
-                      model=getattr(self.model, "name", None), policy=self.policy)
+                      model=getattr(self.model, "name", None), policy=self.policy,
+                      clarified=clarified).model_copy(update=self._output_mode())
+
+    def _output_mode(self) -> dict:
+        """How the model's structured output was obtained (see interviewer/llm.py), for the report."""
+        if "output_mode" not in Score.model_fields:
+            return {}
+        return {"output_mode": getattr(self.model, "structured_mode", None),
+                "output_fallback": getattr(self.model, "structured_fallback", None)}
 
     def _citation_problem(self, question: Question, item: RubricItem, ins: Inspected, s: int,
-                          rubric_grams) -> str | None:
+                          rubric_grams, probed: bool = False) -> str | None:
         a = ins.a
         if s in ins.excluded:
             return ins.reasons.get(s, "that sentence earns nothing")
         text = a.sentence_text(s)
         if copied_from(text, rubric_grams):
             return "the cited sentence copies the rubric, so it earns nothing"
-        if not _mentions(question, item, {t.stem for t in a.tokens if t.sentence == s}):
+        if not probed and item.kind != "star" and not mentions(ins.ix, question, item, s):
             return "the cited sentence doesn't mention this item's concepts"
         return None
-
-
-def _mentions(question: Question, item: RubricItem, stems: set[str]) -> bool:
-    qc = question_claims(question)
-    vocab = set()
-    for claim in qc.by_item.get(item.id, ()):
-        for concept in claim:
-            for parts in concept:
-                vocab.update(x for p in parts for x in p)
-    vocab -= STOPWORDS | _GENERIC
-    if item.kind == "star":
-        return True
-    return bool(stems & vocab)
 
 
 def _rejected(hits: list[Hit], sentence: int) -> bool:

@@ -78,6 +78,17 @@ def copied_from(sentence: str, sources: list[set[tuple[str, ...]]]) -> bool:
     return any(len(grams & src) / len(grams) >= COPY_SHARE for src in sources)
 
 
+_QGRAMS: dict[int, tuple[Question, set]] = {}
+
+
+def _question_grams(q: Question) -> set[tuple[str, ...]]:
+    hit = _QGRAMS.get(id(q))
+    if hit is None or hit[0] is not q:
+        hit = (q, _ngrams(_words(q.prompt + " " + q.title), COPY_NGRAM))
+        _QGRAMS[id(q)] = hit
+    return hit[1]
+
+
 def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
                    policy: ScoringPolicy = POLICY) -> Inspected:
     """Flags and sentences that earn nothing; `shown` is text the candidate was shown (hints, model answer)."""
@@ -91,7 +102,7 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
     reasons: dict[int, str] = {}
     seen: set[str] = set()
     shown_grams = [_ngrams(_words(s), COPY_NGRAM) for s in shown if s]
-    question_grams = [_ngrams(_words(q.prompt + " " + q.title), COPY_NGRAM)]
+    question_grams = [_question_grams(q)]
     for i in range(len(a.sentences)):
         sentence = a.sentence_text(i)
         key = " ".join(_words(sentence))
@@ -120,17 +131,33 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
         flags.append("keyword_list")
     stems = content_stems(a)
     if stems and words >= 5:
-        qc = question_claims(q)
-        vocab = qc.vocab | content_stems(analyse(q.title + " " + q.prompt + " " + q.reference_answer))
-        if len(stems & vocab) / len(stems) < OFF_TOPIC_OVERLAP:
+        if len(stems & _topic_vocab(q)) / len(stems) < OFF_TOPIC_OVERLAP:
             flags.append("off_topic")
     return Inspected(text, a, index_answer(a), flags, frozenset(excluded), reasons)
 
 
+_VOCABS: dict[int, tuple[Question, frozenset[str], frozenset[str]]] = {}
+
+
+def _vocabs(q: Question) -> tuple[frozenset[str], frozenset[str]]:
+    """(the question's topic vocabulary for the off-topic check, its claim vocabulary for the filler check)."""
+    hit = _VOCABS.get(id(q))
+    if hit is None or hit[0] is not q:
+        qc = question_claims(q)
+        topic = frozenset(qc.vocab | content_stems(analyse(q.title + " " + q.prompt + " " + q.reference_answer)))
+        filler = frozenset(qc.vocab | content_stems(analyse(q.title)))
+        hit = (q, topic, filler)
+        _VOCABS[id(q)] = hit
+    return hit[1], hit[2]
+
+
+def _topic_vocab(q: Question) -> frozenset[str]:
+    return _vocabs(q)[0]
+
+
 def filler_sentences(q: Question, ins: Inspected, asserting: set[int]) -> set[int]:
     """Sentences that assert nothing and whose content is only the topic's vocabulary and generic words."""
-    qc = question_claims(q)
-    topic = qc.vocab | content_stems(analyse(q.title))
+    topic = _vocabs(q)[1]
     out = set()
     a = ins.a
     for i in range(len(a.sentences)):
@@ -174,18 +201,25 @@ class OfflineJudge:
     def __init__(self, policy: ScoringPolicy = POLICY):
         self.policy = policy
 
-    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = ()) -> Score:
+    def score(self, question: Question, answer: str, *, shown: tuple[str, ...] = (),
+              contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
+        """Score `answer`. `shown`: text the candidate was shown (copies earn nothing); `contexts`:
+        (item id, start, end) spans of the answer that reply to a probe on that item; `clarified`: the
+        candidate's clarifying questions that the interviewer's facts answered."""
         ins = inspect_answer(question, answer, shown=shown, policy=self.policy)
-        return self.score_inspected(question, ins)
+        return self.score_inspected(question, ins, contexts=contexts, clarified=clarified)
 
-    def item_hits(self, question: Question, ins: Inspected) -> dict[str, list[Hit]]:
-        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded)
+    def item_hits(self, question: Question, ins: Inspected,
+                  contexts: tuple[tuple[str, int, int], ...] = ()) -> dict[str, list[Hit]]:
+        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded,
+                                   contexts=tuple((s, e) for i, s, e in contexts if i == item.id))
                 for item in question.rubric if item.claims}
 
-    def score_inspected(self, question: Question, ins: Inspected) -> Score:
+    def score_inspected(self, question: Question, ins: Inspected, *,
+                        contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
         policy = self.policy
         a = ins.a
-        hits = self.item_hits(question, ins)
+        hits = self.item_hits(question, ins, contexts)
         asserting = {h.sentence for hs in hits.values() for h in hs}
         filler = filler_sentences(question, ins, asserting)
         flags = list(ins.flags)
@@ -205,7 +239,8 @@ class OfflineJudge:
             items.append(self._verdict(question, item, ins, hits.get(item.id, []), chosen.get(item.id),
                                        candidates.get(item.id), filler, keyword_list))
         misconceptions = [self._misconception(item, ins, hits.get(item.id, [])) for item in question.misconceptions]
-        return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy)
+        return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy,
+                      clarified=clarified)
 
     def _verdict(self, q: Question, item: RubricItem, ins: Inspected, hits: list[Hit], sentence: int | None,
                  candidates: list[int] | None, filler: set[int], keyword_list: bool) -> ItemVerdict:

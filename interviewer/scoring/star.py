@@ -43,6 +43,15 @@ PRINCIPLE_MARKERS = {
     "Insist on the Highest Standards": ["standard", "quality bar", "bar", "would not ship", "delay", "rigor",
                                         "rigour"],
     "Think Big": ["platform", "vision", "company-wide", "across teams", "roadmap", "reused", "bigger"],
+    "Hire and Develop the Best": ["mentor", "coached", "hired", "interview loop", "grew", "promoted", "onboard",
+                                  "develop"],
+    "Frugality": ["cost", "budget", "cheaper", "fewer gpus", "saved", "constraint", "frugal", "without extra"],
+    "Are Right, A Lot": ["judgment", "judgement", "turned out", "was right", "data showed", "changed my mind",
+                         "seek diverse", "disconfirm"],
+    "Strive to be Earth's Best Employer": ["burnout", "on-call", "wellbeing", "well-being", "workload", "safe",
+                                           "inclusive", "team health"],
+    "Success and Scale Bring Broad Responsibility": ["harm", "misuse", "society", "responsib", "safety",
+                                                     "downstream", "privacy", "fairness"],
 }
 
 _QUANT_RE = re.compile(r"\d|%|\$|\bpercent\b|\bhalf\b|\bdoubl|\btripl|\b\d+x\b|\bfold\b", re.I)

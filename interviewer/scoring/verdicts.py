@@ -44,6 +44,19 @@ def star_items_from_analysis(items: list[ItemVerdict], star: StarAnalysis) -> No
                     else f"no sentence of the story gives the {v.id}")
 
 
+def credit_clarifications(items: list[ItemVerdict], clarified: tuple[str, ...]) -> None:
+    """Asking good clarifying questions (ones the interviewer's facts answer) covers the item about
+    clarifying requirements: the first framing item whose id or label speaks of clarifying."""
+    for v in items:
+        if v.kind == "framing" and not v.covered and ("clarif" in v.id or "clarif" in v.label.lower()
+                                                        or "requirement" in v.label.lower()):
+            v.covered, v.depth, v.credit = True, "explained", v.weight
+            v.evidence = clarified[0]
+            v.start = v.end = None
+            v.reason = "you asked clarifying questions before answering"
+            return
+
+
 def compute_score(q: Question, items: list[ItemVerdict], misconceptions: list[ItemVerdict],
                   flags: Sequence[str], policy: ScoringPolicy = POLICY) -> int:
     """0-100 from item weights: earned credit minus deductions over the total weight, then caps."""
@@ -75,8 +88,11 @@ def compute_score(q: Question, items: list[ItemVerdict], misconceptions: list[It
 
 def finish(q: Question, text: str, items: list[ItemVerdict], misconceptions: list[ItemVerdict],
            flags: list[Flag], a: Analysed, *, judge: str, model: str | None = None,
-           fallback_reason: str | None = None, policy: ScoringPolicy = POLICY) -> Score:
+           fallback_reason: str | None = None, policy: ScoringPolicy = POLICY,
+           clarified: tuple[str, ...] = ()) -> Score:
     star = analyse_star(q, a) if q.kind is Kind.behavioral else None
+    if clarified:
+        credit_clarifications(items, clarified)
     if star is not None and is_star_format(q):
         star_items_from_analysis(items, star)
     if "off_topic" in flags:
