@@ -29,7 +29,7 @@ NEGATION_BEFORE = 3  # a negation this close before a concept negates it
 
 # Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
 _CLAUSE_RE = re.compile(
-    r"[;:\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
+    r"[;\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
     r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
     r"rather than|as opposed to|contrary to|versus|vs)\b)",
     re.I,
@@ -395,12 +395,44 @@ def _distance(x: tuple[int, int], y: tuple[int, int]) -> int:
     return y[0] - x[1] if x[1] < y[0] else x[0] - y[1]
 
 
-def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *,
-              excluded: frozenset[int] = frozenset()) -> list[Hit]:
+def context_hits(ix: AnswerIndex, claim, span: tuple[int, int], *,
+                 excluded: frozenset[int] = frozenset()) -> list[Hit]:
+    """Hits in an answer to a probe about this claim's item: the probe supplies the subject.
+
+    In each clause of the answer's `span` (character offsets), the claim's other concepts must be
+    present (and related, if more than one), not negated and not refuted.
+    """
+    a = ix.a
+    rest = claim[1:]
+    hits: list[Hit] = []
+    for c, (f, la) in enumerate(ix.cl.spans):
+        if a.tokens[f].start < span[0] or a.tokens[la].end > span[1] or a.tokens[f].sentence in excluded:
+            continue
+        chosen = []
+        for concept in rest:
+            cands = [m for m in ix.concept_occurrences(concept) if ix.cl.of_token[m[0]] == c]
+            if not cands:
+                break
+            chosen.append(cands[0])
+        if len(chosen) != len(rest):
+            continue
+        if len(chosen) > 1 and not _related(a, chosen):
+            continue
+        lo = min(m[0] for m in chosen)
+        hi = max(m[1] for m in chosen)
+        hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
+    return hits
+
+
+def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: frozenset[int] = frozenset(),
+              contexts: tuple[tuple[int, int], ...] = ()) -> list[Hit]:
+    """Every hit of the item's claims; `contexts` are spans of the answer that reply to a probe on it."""
     qc = question_claims(q)
     hits: list[Hit] = []
     for claim in qc.by_item[item.id]:
         hits.extend(find_claim_hits(ix, claim, qc.subjects, excluded=excluded))
+        for span in contexts:
+            hits.extend(context_hits(ix, claim, span, excluded=excluded))
     return hits
 
 
