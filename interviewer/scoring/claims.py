@@ -155,15 +155,31 @@ def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, .
             pos = range(end + 1, min(end + 7, len(toks)))
         found = None
         for j in pos:
-            if j + len(part) > len(toks):
-                break
-            if all(_tok_eq(a, raw, j + i, part[i]) and toks[j + i].sentence == sent for i in range(len(part))):
-                found = j
+            last = _seq_from(a, raw, j, part, sent)
+            if last is not None:
+                found = last
                 break
         if found is None:
             return None
-        end = found + len(part) - 1
+        end = found
     return end
+
+
+_SKIPPABLE = frozenset({"the", "a", "an"})
+
+
+def _seq_from(a: Analysed, raw: list[str], j: int, part: tuple[str, ...], sent: int) -> int | None:
+    """Last token index if `part` matches from token j; articles in the answer between words are skipped."""
+    toks = a.tokens
+    i = j
+    for k, w in enumerate(part):
+        if k > 0:
+            while i < len(toks) and toks[i].stem in _SKIPPABLE and w not in _SKIPPABLE:
+                i += 1
+        if i >= len(toks) or toks[i].sentence != sent or not _tok_eq(a, raw, i, w):
+            return None
+        i += 1
+    return i - 1
 
 
 @dataclass
@@ -434,6 +450,17 @@ def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: froze
         for span in contexts:
             hits.extend(context_hits(ix, claim, span, excluded=excluded))
     return hits
+
+
+def mentions(ix: AnswerIndex, q: Question, item: RubricItem, sentence: int) -> bool:
+    """True if the sentence names any concept of any of the item's claims."""
+    qc = question_claims(q)
+    for claim in qc.by_item.get(item.id, ()):
+        for concept in claim:
+            for parts in concept:
+                if any(ix.a.tokens[f].sentence == sentence for f, _ in ix.occurrences(parts)):
+                    return True
+    return False
 
 
 def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]:
