@@ -29,7 +29,7 @@ NEGATION_BEFORE = 3  # a negation this close before a concept negates it
 
 # Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
 _CLAUSE_RE = re.compile(
-    r"[;\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
+    r"[;:\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
     r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
     r"rather than|as opposed to|contrary to|versus|vs)\b)",
     re.I,
@@ -155,31 +155,15 @@ def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, .
             pos = range(end + 1, min(end + 7, len(toks)))
         found = None
         for j in pos:
-            last = _seq_from(a, raw, j, part, sent)
-            if last is not None:
-                found = last
+            if j + len(part) > len(toks):
+                break
+            if all(_tok_eq(a, raw, j + i, part[i]) and toks[j + i].sentence == sent for i in range(len(part))):
+                found = j
                 break
         if found is None:
             return None
-        end = found
+        end = found + len(part) - 1
     return end
-
-
-_SKIPPABLE = frozenset({"the", "a", "an"})
-
-
-def _seq_from(a: Analysed, raw: list[str], j: int, part: tuple[str, ...], sent: int) -> int | None:
-    """Last token index if `part` matches from token j; articles in the answer between words are skipped."""
-    toks = a.tokens
-    i = j
-    for k, w in enumerate(part):
-        if k > 0:
-            while i < len(toks) and toks[i].stem in _SKIPPABLE and w not in _SKIPPABLE:
-                i += 1
-        if i >= len(toks) or toks[i].sentence != sent or not _tok_eq(a, raw, i, w):
-            return None
-        i += 1
-    return i - 1
 
 
 @dataclass
@@ -411,56 +395,13 @@ def _distance(x: tuple[int, int], y: tuple[int, int]) -> int:
     return y[0] - x[1] if x[1] < y[0] else x[0] - y[1]
 
 
-def context_hits(ix: AnswerIndex, claim, span: tuple[int, int], *,
-                 excluded: frozenset[int] = frozenset()) -> list[Hit]:
-    """Hits in an answer to a probe about this claim's item: the probe supplies the subject.
-
-    In each clause of the answer's `span` (character offsets), the claim's other concepts must be
-    present (and related, if more than one), not negated and not refuted.
-    """
-    a = ix.a
-    rest = claim[1:]
-    hits: list[Hit] = []
-    for c, (f, la) in enumerate(ix.cl.spans):
-        if a.tokens[f].start < span[0] or a.tokens[la].end > span[1] or a.tokens[f].sentence in excluded:
-            continue
-        chosen = []
-        for concept in rest:
-            cands = [m for m in ix.concept_occurrences(concept) if ix.cl.of_token[m[0]] == c]
-            if not cands:
-                break
-            chosen.append(cands[0])
-        if len(chosen) != len(rest):
-            continue
-        if len(chosen) > 1 and not _related(a, chosen):
-            continue
-        lo = min(m[0] for m in chosen)
-        hi = max(m[1] for m in chosen)
-        hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
-    return hits
-
-
-def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: frozenset[int] = frozenset(),
-              contexts: tuple[tuple[int, int], ...] = ()) -> list[Hit]:
-    """Every hit of the item's claims; `contexts` are spans of the answer that reply to a probe on it."""
+def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *,
+              excluded: frozenset[int] = frozenset()) -> list[Hit]:
     qc = question_claims(q)
     hits: list[Hit] = []
     for claim in qc.by_item[item.id]:
         hits.extend(find_claim_hits(ix, claim, qc.subjects, excluded=excluded))
-        for span in contexts:
-            hits.extend(context_hits(ix, claim, span, excluded=excluded))
     return hits
-
-
-def mentions(ix: AnswerIndex, q: Question, item: RubricItem, sentence: int) -> bool:
-    """True if the sentence names any concept of any of the item's claims."""
-    qc = question_claims(q)
-    for claim in qc.by_item.get(item.id, ()):
-        for concept in claim:
-            for parts in concept:
-                if any(ix.a.tokens[f].sentence == sentence for f, _ in ix.occurrences(parts)):
-                    return True
-    return False
 
 
 def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]:
