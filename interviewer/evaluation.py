@@ -160,8 +160,8 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
         elif case.category == "refutation":
             by_cat.setdefault("refutation", []).append(any(m.covered for m in s.misconceptions))
         elif case.category == "paraphrase" and case.covered is not None:
-            by_cat.setdefault("paraphrase", [])
-            got = {i.id for i in s.items if i.covered}
+            by_cat.setdefault("paraphrase", []).append(True)
+            got = {i.id for i in s.items if i.covered and not (i.kind == "star" and s.star is not None)}
             para_tp += len(set(case.covered) & got)
             para_fn += len(set(case.covered) - got)
         ok_band = s.band == case.label
@@ -175,6 +175,8 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
             truth = set(case.covered)
             got = {i.id for i in s.items if i.covered}
             for item in s.items:
+                if item.kind == "star" and s.star is not None:
+                    continue  # STAR parts are measured by STAR part accuracy, from the `star` labels
                 counts = per_item.setdefault(f"{q.id}/{item.id}", [0, 0, 0])
                 if item.id in got and item.id in truth:
                     tp += 1

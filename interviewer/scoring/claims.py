@@ -65,6 +65,8 @@ _FRAME_PHRASES = [compile_phrase(p) for p in (
 # A short clause right after a claim that rejects it: "; it does not", "- but that's wrong".
 _REJECT_STEMS = frozenset(stem(w) for w in "not no never false wrong untrue incorrect myth".split()) | NEGATIONS
 _REJECT_MAX_TOKENS = 7
+_WHO = frozenset(stem(w) for w in "people many some folks candidates others everyone newcomers beginners juniors".split())
+_BELIEVE = frozenset(stem(w) for w in "assume think believe say claim read expect treat suppose imagine".split())
 _REJECT_FILLER = frozenset(stem(w) for w in """
 it its it's that that's this this's which is isn't does doesn't do don't did didn't was wasn't are aren't
 but and so actually in fact true the case right correct at all really quite simply just of course a an
@@ -359,6 +361,10 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
     stems_before = [a.tokens[j].stem for j in range(c_first, lo)]
     if any(s in _FRAME_STEMS for s in stems_before):
         return True
+    # "People (also, often) assume / read it as / think ..." before the claim reports a belief to reject.
+    for k, st in enumerate(stems_before):
+        if st in _WHO and any(x in _BELIEVE for x in stems_before[k + 1:k + 4]):
+            return True
     framed = ix._refuted.get(clause)
     if framed is None:
         clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
@@ -380,10 +386,14 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
     nxt = clause + 1
     if nxt < len(ix.cl.spans) and ix.cl.sentence_of_clause[nxt] == sent:
         f, la = ix.cl.spans[nxt]
-        if la >= f and la - f + 1 <= _REJECT_MAX_TOKENS:
-            stems = [a.tokens[j].stem for j in range(f, la + 1)]
-            if set(stems) & _REJECT_STEMS and all(x in _REJECT_FILLER or x in _REJECT_STEMS for x in stems):
-                return True
+        if la >= f:
+            # the whole clause, or its first words, are a pure rejection ("but that is wrong once ...")
+            stems = [a.tokens[j].stem for j in range(f, min(la, f + _REJECT_MAX_TOKENS - 1) + 1)]
+            for n in range(len(stems), 0, -1):
+                head = stems[:n]
+                if (n == la - f + 1 or n <= 4) and set(head) & _REJECT_STEMS and all(
+                        x in _REJECT_FILLER or x in _REJECT_STEMS for x in head):
+                    return True
     return False
 
 

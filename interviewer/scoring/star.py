@@ -14,8 +14,10 @@ from ..types import Question, StarAnalysis, StarPart
 STAR_MARKERS = {
     "situation": ["situation", "at my previous", "at my last", "at my current", "when i was", "we had", "our team",
                   "our model", "last year", "a few years ago", "in my previous role", "in my last role", "context",
-                  "the problem was", "i was working", "we were"],
+                  "the problem was", "i was working", "we were", "there was", "we wanted", "our pm", "our director",
+                  "our manager", "at a", "on a", "on the", "at the time", "our company", "our startup"],
     "task": ["task", "my goal", "i was tasked", "i needed to", "i was responsible", "the goal was", "objective",
+             "it was on me", "i was the only", "my responsibility", "i knew it wasn't", "i had to make",
              "i had to", "my job was", "i was asked", "my role was", "i owned", "challenge was", "target"],
     "action": ["action", "i built", "i wrote", "i led", "i ran", "i implemented", "i designed", "i added",
                "i switched", "i proposed", "i set up", "i created", "i analysed", "i analyzed", "i investigated",
@@ -24,7 +26,8 @@ STAR_MARKERS = {
                "i prototyped", "i wrote up", "i presented", "i replaced", "i introduced", "i tuned", "i rolled"],
     "result": ["result", "as a result", "led to", "resulting in", "outcome", "we achieved", "i achieved",
                "improved", "reduced", "increased", "saved", "cut", "grew", "dropped", "raised", "lifted",
-               "in the end", "ultimately", "impact"],
+               "in the end", "ultimately", "impact", "shipped with", "went from", "ended up", "closed", "since then",
+               "after that it", "afterwards", "which meant", "signed off", "the whole thing cost"],
 }
 
 PRINCIPLE_MARKERS = {
@@ -59,6 +62,12 @@ _I_RE = re.compile(r"\b(i|i'm|i've|i'd|my|me|myself)\b", re.I)
 _WE_RE = re.compile(r"\b(we|we're|we've|our|us|ourselves)\b", re.I)
 
 
+_FIRST_PERSON_ACTION = re.compile(
+    r"\bI\s+(?:\w+\s+)?(?:\w+(?:ed|t)|built|led|ran|wrote|made|took|set|chose|found|drove|spoke|met|began|"
+    r"brought|did|told|went|kept|said|gave|got|put|sent|sat|saw|held|paid|showed|knew|dug|shipped|pulled|"
+    r"took|taught|sought|fought|bought|rebuilt|rewrote|undertook|stood)\b")
+
+
 def _span(a: Analysed, sentence: int) -> tuple[str, int, int]:
     s = a.sentences[sentence]
     return a.text[s.start:s.end], s.start, s.end
@@ -75,12 +84,12 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
             except KeyError:
                 pass
         m = find_any(a, phrases, last=part == "result")  # a story's result comes last
-        if m is not None and part == "action" and not _I_RE.search(a.sentence_text(m.sentence)):
+        if part == "action" and (m is None or not _I_RE.search(a.sentence_text(m.sentence))):
             # An action must be the candidate's own: look for a first-person sentence.
             m = None
             for i in range(len(a.sentences)):
                 text = a.sentence_text(i)
-                if i not in a.excluded and re.search(r"\bI\s+\w+(ed|t)\b|\bI\s+(built|led|ran|wrote|made|took|set|chose|found|drove|spoke|met|began|brought|did)\b", text):
+                if i not in a.excluded and _FIRST_PERSON_ACTION.search(text):
                     ev, s0, s1 = _span(a, i)
                     parts[part] = StarPart(present=True, evidence=ev, start=s0, end=s1)
                     break
