@@ -50,6 +50,14 @@ type types case cases example examples also very much more most less least sure 
 """.split()) | _VAGUE
 
 
+# Words every ML answer uses: they say nothing about which question an answer addresses.
+_ML_GENERIC = frozenset(stem(w) for w in """
+model models data dataset train training trained test testing set sets use used using weight weights cost costs
+compare compared comparing look looking value values feature features loss error errors result results
+example examples number numbers time times step steps first then also well good better best way work works
+""".split()) | _GENERIC
+
+
 @dataclass
 class Inspected:
     """An answer prepared for judging: its text, analysis, index, flags and sentences that earn nothing."""
@@ -130,6 +138,7 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
     if words >= 5 and stopword_ratio(a) < KEYWORD_LIST_STOPWORD_RATIO:
         flags.append("keyword_list")
     stems = content_stems(a)
+    stems = stems - _ML_GENERIC
     if stems and words >= 5:
         if len(stems & _topic_vocab(q)) / len(stems) < OFF_TOPIC_OVERLAP:
             flags.append("off_topic")
