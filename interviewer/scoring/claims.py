@@ -30,7 +30,7 @@ NEGATION_BEFORE = 3  # a negation this close before a concept negates it
 
 # Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
 _CLAUSE_RE = re.compile(
-    r"[;\u2014]|\s\u2013\s|\s-\s|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
+    r"[;\u2014]|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
     r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
     r"rather than|as opposed to|contrary to|versus|vs)\b)",
     re.I,
@@ -44,7 +44,7 @@ and or nor plus both also as well the a an etc like such including eg ie vs vers
 _VAGUE = frozenset(stem(w) for w in """
 important importance key crucial critical relevant relevance related relate relates relation relationship
 associated association connected connection link linked linking aspect aspects concept concepts topic topics
-factor factors consider considering consideration considerations discuss discussing discussion mention
+factor factors consideration considerations discuss discussing discussion mention
 mentioning talk talking regarding role roles play plays part parts matter matters interesting central
 fundamental essential involve involved involves concern concerns tie tied together thing things stuff area
 areas idea ideas term terms notion notions worth noting note point points tradeoff tradeoffs
@@ -58,13 +58,15 @@ erroneously unlike contrary
 """.split())
 _FRAME_PHRASES = [compile_phrase(p) for p in (
     "people think", "people believe", "people assume", "some think", "some believe", "often assumed",
-    "commonly assumed", "is assumed", "it is assumed", "instead of", "rather than", "as opposed to",
+    "commonly assumed", "is assumed", "it is assumed",
     "not the case", "not true", "np hard", "np complete", "intractable", "impossible", "infeasible",
     "used to think", "one might think", "you might think", "might assume", "common belief", "widely believed",
 )]
 # A short clause right after a claim that rejects it: "; it does not", "- but that's wrong".
 _REJECT_STEMS = frozenset(stem(w) for w in "not no never false wrong untrue incorrect myth".split()) | NEGATIONS
 _REJECT_MAX_TOKENS = 7
+_CONTRAST = frozenset(stem(w) for w in "unlike contrary".split())
+_CONTRAST_PHRASES = [compile_phrase(p) for p in ("instead of", "rather than", "as opposed to")]
 _WHO = frozenset(stem(w) for w in "people many some folks candidates others everyone newcomers beginners juniors".split())
 _BELIEVE = frozenset(stem(w) for w in "assume think believe say claim read expect treat suppose imagine".split())
 _REJECT_FILLER = frozenset(stem(w) for w in """
@@ -359,12 +361,25 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
     c_first, c_last = ix.cl.spans[clause]
     lo = min(f for f, _ in matches)
     stems_before = [a.tokens[j].stem for j in range(c_first, lo)]
-    if any(s in _FRAME_STEMS for s in stems_before):
-        return True
+    for j in range(c_first, lo):
+        if a.tokens[j].stem in _FRAME_STEMS:
+            # "unlike X, Y ...": the contrast frame covers X only, up to the next comma
+            if a.tokens[j].stem in _CONTRAST and "," in a.text[a.tokens[j].end:a.tokens[lo].start]:
+                continue
+            return True
     # "People (also, often) assume / read it as / think ..." before the claim reports a belief to reject.
     for k, st in enumerate(stems_before):
         if st in _WHO and any(x in _BELIEVE for x in stems_before[k + 1:k + 4]):
             return True
+    # "instead of X, Y": the contrast covers what follows it up to the next comma, not the rest of the clause
+    raw_before = [a.tokens[j].stem for j in range(c_first, lo)]
+    for parts in _CONTRAST_PHRASES:
+        first = parts[0]
+        for j in range(len(raw_before) - len(first) + 1):
+            if tuple(raw_before[j:j + len(first)]) == first:
+                k = c_first + j + len(first) - 1
+                if "," not in a.text[a.tokens[k].end:a.tokens[lo].start]:
+                    return True
     framed = ix._refuted.get(clause)
     if framed is None:
         clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
