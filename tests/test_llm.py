@@ -121,13 +121,15 @@ def test_parse_falls_back_to_json_object_when_json_schema_is_rejected(openai_ser
         assert model.parse(Q, Grade) == Grade.model_validate(GOOD)
     first, second = openai_server.chat_requests
     assert first["response_format"]["type"] == "json_schema"
-    assert second["response_format"] == {"type": "json_object"}
+    assert second["response_format"]["type"] == "json_object"
+    assert second["response_format"]["schema"] == Grade.model_json_schema()  # llama.cpp makes it a grammar
     assert '"feedback"' in second["messages"][0]["content"]  # the schema is in the prompt
     assert second["messages"][0]["content"].startswith("You are a friendly ML interviewer.")
-    assert model.structured_mode == "json_object"
+    assert model.structured_mode == "json_object_schema"
+    assert model.structured_fallback.startswith("json_schema: HTTP 400")
     # remembered: the next call goes straight to json_object
     model.parse(Q, Grade)
-    assert openai_server.chat_requests[-1]["response_format"] == {"type": "json_object"}
+    assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_object"
     assert len(openai_server.chat_requests) == 3
     # the default handler reads the schema from the prompt
     openai_server.set_handler(None)
@@ -186,14 +188,28 @@ def test_429_persisting_is_rate_limited_in_plain_words(openai_server):
 
 
 def test_500_is_a_server_error(openai_server):
-    openai_server.inject("500", times=2)
     model = model_for(openai_server)
+    model.parse(Q, Grade)  # json_schema has worked: a later 500 is the server's, not the format's
+    openai_server.inject("500", times=2)
     for call in (lambda: list(model.stream_text(Q)), lambda: model.parse(Q, Grade)):
         with pytest.raises(ModelError) as err:
             call()
         assert err.value.kind == "server_error"
         assert str(err.value) == "The model server had an internal error (HTTP 500); try again in a moment."
+    assert model.structured_mode == "json_schema"
     recovers(model)
+
+
+def test_500_on_two_untried_modes_is_the_server_failing_not_the_format(openai_server):
+    openai_server.inject("500", times=2)
+    model = model_for(openai_server)
+    with pytest.raises(ModelError) as err:
+        model.parse(Q, Grade)
+    assert err.value.kind == "server_error"
+    assert [r["response_format"]["type"] for r in openai_server.chat_requests] == ["json_schema", "json_object"]
+    assert model.structured_mode == "json_schema" and model.structured_fallback is None  # nothing learned
+    assert isinstance(model.parse(Q, Grade), Grade)
+    assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_schema"
 
 
 def test_timeout(openai_server):
@@ -205,8 +221,8 @@ def test_timeout(openai_server):
             call()
         assert err.value.kind == "timeout"
         assert str(err.value) == (
-            f"The model server at http://127.0.0.1:{openai_server.port} did not answer within 0.4 seconds; "
-            "try again, or raise INTERVIEWER_TIMEOUT_S."
+            f"The model server at http://127.0.0.1:{openai_server.port} did not finish within 0.4 seconds, "
+            "so the request was closed; try again, or raise INTERVIEWER_TIMEOUT_S."
         )
     recovers(model)
 
@@ -326,7 +342,7 @@ def test_fallback_modes_also_detect_length_and_refusal(openai_server):
     model = model_for(openai_server)
     with pytest.raises(ModelError) as err:
         model.parse(Q, Grade)
-    assert err.value.kind == "truncated" and model.structured_mode == "json_object"
+    assert err.value.kind == "truncated" and model.structured_mode == "json_object_schema"
     with pytest.raises(ModelError) as err:
         model.parse(Q, Grade)
     assert err.value.kind == "refusal"
@@ -411,7 +427,8 @@ def test_remote_guard_allows_loopback_and_is_off_without_the_variable(monkeypatc
 def test_settings_defaults_and_offline(tmp_path):
     s = load_settings({"XDG_DATA_HOME": str(tmp_path / "xdg")}, secrets_path=tmp_path / "missing.toml")
     assert s.offline
-    assert (s.model, s.judge_model, s.timeout_s, s.max_retries) == ("gpt-4o-mini", "gpt-4o-mini", 60, 2)
+    assert (s.model, s.judge_model, s.timeout_s, s.max_retries) == ("gpt-4o-mini", "gpt-4o-mini", 120, 2)
+    assert s.judge_timeout_s == 300
     assert (s.user, s.session_budget_tokens, s.transcribe_model) == ("local", 200_000, "whisper-1")
     assert s.db_url == f"sqlite:///{tmp_path / 'xdg' / 'interviewer' / 'interviewer.db'}"
     home = load_settings({"HOME": "/home/cand"}, secrets_path=tmp_path / "missing.toml")
@@ -622,8 +639,10 @@ def test_prompt_mode_when_the_server_rejects_json_object_too(openai_server):
     model = model_for(openai_server)
     assert model.parse(Q, Grade) == Grade.model_validate(GOOD)
     assert [r.get("response_format", {}).get("type") for r in openai_server.chat_requests] == [
-        "json_schema", "json_object", None
+        "json_schema", "json_object", "json_object", None
     ]
+    assert "schema" in openai_server.chat_requests[1]["response_format"]
+    assert "schema" not in openai_server.chat_requests[2]["response_format"]
     assert model.structured_mode == "prompt"
     assert '"feedback"' in openai_server.chat_requests[-1]["messages"][0]["content"]
     openai_server.set_handler(None)  # the default handler answers from the schema in the prompt
