@@ -165,15 +165,11 @@ def test_interviewer_fault_keeps_the_answer_says_so_plainly_and_retry_recovers(
     # No lost turn: the answer is committed, and nothing half-said by the interviewer is.
     assert stored(db, s.id) == [("interviewer", "question", bank.get("regularization").prompt),
                                 ("candidate", "answer", WEAK)]
+    # Nothing half-said reached the candidate: the guard shows a reply only once its question has passed
+    # (a cut stream's partial text stays in `err.partial`, which still holds the private notes).
+    assert shown == []
     if fault == "stream_cut":
-        partial = "".join(shown)
-        assert partial and FOLLOW_UP.startswith(partial) and partial != FOLLOW_UP  # the user saw part of it
-        # What the session streamed never includes the private notes. (The adapter's own `err.partial` does:
-        # it strips only <think> blocks, so nothing may show `partial` to the candidate.)
-        assert "Probe the weights" not in partial and "<notes>" not in partial
-        assert err.value.partial.endswith(partial)
-    else:
-        assert shown == []
+        assert err.value.partial and "Probe the weights" in err.value.partial
     assert s.pending is not None and not s.awaiting_answer
     with pytest.raises(SessionError, match="retry"):
         s.submit("A second answer before the interviewer replied.")
@@ -325,7 +321,10 @@ def test_the_api_key_never_reaches_the_database_exports_transcript_or_logs(
         with pytest.raises(ModelError) as err:
             _say(s, answer)
         messages.append(str(err.value))
-        assert "".join(s.retry()) in (FOLLOW_UP, SECOND)
+        said = "".join(s.retry())
+        # On the second question the fake server's canned follow-up repeats one already asked: the guard
+        # replaces it with that question's scripted probe.
+        assert said in (FOLLOW_UP, SECOND) or said in {p.text for p in bank.get("model-drift").probes}
     assert len(messages) == 3
     _say(s, bank.get("model-drift").reference_answer)
     openai_server.inject("invalid_json", times=None)
