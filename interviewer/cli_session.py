@@ -108,6 +108,10 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
             for chunk in session.continue_offline():
                 print(chunk, end="", file=out, flush=True)
             print("\n", file=out)
+    if session.model_advice:
+        print(session.model_advice, file=sys.stderr)
+    if session.guard_replacements:
+        print(f"The guard replaced {session.guard_replacements} model follow-up(s) with the scripted probe.", file=out)
     print("Scoring...", file=out)
     scores = session.score()
     rec = app.store.get(session.id)
@@ -116,7 +120,8 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
         print(json.dumps({"id": data["id"], "mode": data["mode"],
                           "turns": [{"role": t["role"], "question_id": t["question_id"], "text": t["text"]}
                                     for t in data["turns"]],
-                          "results": [s.public_json() for s in scores]}, indent=2, ensure_ascii=False))
+                          "results": [s.public_json() for s in scores],
+                          "guard_replacements": session.guard_replacements}, indent=2, ensure_ascii=False))
     else:
         for s in scores:
             est = " (offline estimate)" if s.estimate else ""

@@ -128,7 +128,7 @@ class GuardResult:
     text: str = ""  # what the candidate was shown
     original: str = ""  # the model's text that was read (for the private notes)
     advice: str = ""  # one sentence for the user when the server itself is misconfigured (template junk)
-    trimmed: bool = False  # the model went on after its question; the rest was not read
+    trimmed: bool = False  # the model went on after its question; the rest was not read (nor shown)
 
 
 class GuardFailure(Exception):
@@ -261,8 +261,8 @@ def guard_stream(chunks: Iterable[str], *, context: GuardContext, result: GuardR
                     guard.check_sentence(sentence)
                     if guard.sentences[-1].rstrip("\"'\u201d\u2019)] ").endswith("?"):
                         done = True
-                if done:
-                    result.trimmed = bool(buf.strip())
+                if done:  # peek one more delta to tell whether the model went on after its question
+                    result.trimmed = bool(buf.strip()) or bool((next(source, "") or "").strip())
                     break
             if not done and buf.strip():
                 guard.check_sentence(buf)

@@ -47,6 +47,13 @@ def transcript_markdown(rec: InterviewRecord) -> str:
         for r in rec.results:
             est = " (offline estimate)" if r.get("estimate") else ""
             lines += [f"### {r.get('title', r['question_id'])}: {r['score']}/100, {r['band']}{est}", ""]
+            if r.get("fallback_reason"):
+                lines += [f"Judge: offline estimate, because the LLM judge failed: {r['fallback_reason']}", ""]
+            elif r.get("judge") == "llm":
+                so = r.get("structured_output") or {}
+                how = f" (structured output: {so['mode']}" + (f"; {so['fallback']})" if so.get("fallback") else ")") \
+                    if so.get("mode") else ""
+                lines += [f"Judge: LLM{how}", ""]
             for item in r["items"]:
                 mark = "x" if item["covered"] else " "
                 ev = f" \u2014 \u201c{item['evidence']}\u201d" if item.get("evidence") else ""

@@ -453,7 +453,7 @@ class LLMJudge:
         except ModelError as exc:
             fallback = self.fallback.score(question, answer)
             return fallback.model_copy(update={
-                "fallback_reason": f"{exc} The offline estimate is shown instead.",
+                "fallback_reason": f"{exc} The offline estimate is shown instead.", **self._output_mode(),
             })
         a = analyse(text)
         injected = _mark_injections(a)
@@ -495,7 +495,12 @@ class LLMJudge:
                 credit=_credit(item, depth, "keyword_list" in flags), note=note,
             ))
         return _finish(question, text, items, misconceptions, flags, a, judge="llm",
-                       model=getattr(self.model, "name", None))
+                       model=getattr(self.model, "name", None)).model_copy(update=self._output_mode())
+
+    def _output_mode(self) -> dict:
+        """How the model's structured output was obtained (see interviewer/llm.py), for the report."""
+        return {"output_mode": getattr(self.model, "structured_mode", None),
+                "output_fallback": getattr(self.model, "structured_fallback", None)}
 
 
 def _repeats_question(question: Question, quote: str) -> bool:

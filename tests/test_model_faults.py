@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from interviewer.report import export, transcript_json
 from interviewer.scoring import OfflineJudge
 from interviewer.session import SessionError
 from interviewer.store import Store
-from tests.openai_server import default_handler
+from tests.openai_server import default_handler, request_schema
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,7 +83,7 @@ def make_handler(bank, follow_ups=(FOLLOW_UP, SECOND)):
     """
 
     def handler(body: dict):
-        if body.get("stream"):
+        if body.get("stream") and request_schema(body) is None:  # (the judge streams too, in JSON mode)
             # The flat context lists the follow-ups already asked on this question ("none yet" for the first).
             instruction = body.get("messages", [{}])[-1].get("content", "")
             asked = 0 if "already asked on this question (never repeat them): none yet" in instruction else 1
@@ -412,3 +413,90 @@ def test_cli_score_with_the_llm_judge(openai_server, tmp_path, bank):
     assert covered and all(i["evidence"] in GOOD_ANSWER for i in covered)
     assert len(openai_server.chat_requests) == 1
     assert KEY not in out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------------- what a real llama.cpp server does
+
+
+def test_json_schema_answered_with_500_falls_back_and_the_judge_still_runs(openai_server, tmp_path, bank):
+    """llama-cpp-python answers a json_schema response_format with HTTP 500 (issue 14): the judge must not
+    silently become the offline estimate; the mode that works is learned once and remembered."""
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("json_schema_500", times=None)
+    app = app_for(openai_server, tmp_path / "500.db", bank)
+    reg, drift = bank.get("regularization"), bank.get("model-drift")
+    s = app.start([reg, drift])
+    _say(s, reg.reference_answer)
+    _say(s, drift.reference_answer)
+    first, second = s.score()
+    for result in (first, second):
+        assert result.judge == "llm" and result.fallback_reason is None and not result.estimate
+        assert result.output_mode == "json_object_schema"
+        assert result.output_fallback.startswith("json_schema: HTTP 500")
+    judge_requests = [r for r in openai_server.chat_requests if "<<ANSWER-" in json.dumps(r)]
+    # json_schema once (500, not retried), then JSON mode with a schema, for both questions
+    assert [(r.get("response_format") or {}).get("type") for r in judge_requests] == [
+        "json_schema", "json_object", "json_object"]
+    assert all("schema" in r["response_format"] for r in judge_requests[1:])
+    md = export(app.store.get(s.id), "md")
+    assert "Judge: LLM (structured output: json_object_schema; json_schema: HTTP 500" in md
+
+
+def test_a_slow_judge_is_closed_at_its_own_time_limit_not_retried_and_falls_back(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("json_schema_500", times=None)  # JSON mode streams, like on llama.cpp
+    app = app_for(openai_server, tmp_path / "slow.db", bank, INTERVIEWER_JUDGE_TIMEOUT_S="1",
+                  INTERVIEWER_TIMEOUT_S="20", INTERVIEWER_MAX_RETRIES="2")
+    assert app.judge_model.timeout_s == 1 and app.interviewer_model.timeout_s == 20
+    q = bank.get("regularization")
+    s = app.start([q])
+    _say(s, GOOD_ANSWER)
+    openai_server.slow_delta_s = 0.3
+    openai_server.inject("slow", times=None)
+    started = time.monotonic()
+    [result] = s.score()
+    elapsed = time.monotonic() - started
+    assert result.judge == "offline" and "did not finish within 1 seconds" in result.fallback_reason
+    assert "INTERVIEWER_JUDGE_TIMEOUT_S" in result.fallback_reason
+    assert elapsed < 3, elapsed  # one closed attempt; a timeout is never retried
+    deadline = time.monotonic() + 3
+    while openai_server.abandoned < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert openai_server.abandoned == 1  # the server saw the request closed and stopped
+    assert app.store.get(s.id).prompt_tokens > 0  # the abandoned call's tokens count
+
+
+@pytest.mark.parametrize("fault", ["template_junk", "lecture"])
+def test_a_reply_that_breaks_interview_rules_is_replaced_counted_and_explained(openai_server, tmp_path, bank, fault):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / f"{fault}.db", bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    openai_server.inject(fault)
+    shown = _say(s, WEAK)
+    assert shown in {p.text for p in q.probes}  # the scripted probe, and nothing of the model's reply
+    assert "<|im_start|>" not in shown and "L1 regularization" not in shown
+    assert s.guard_replacements == 1
+    notes = s.transcript(include_private=True)[-1]["private_notes"]
+    assert "guard replaced the model's reply" in notes
+    if fault == "template_junk":
+        assert "chat template" in s.model_advice and "template" in notes
+    else:
+        assert s.model_advice == ""
+    assert s.usage.completion_tokens > 0  # the replaced reply's tokens still count
+    assert _say(s, "It shrinks them, I think, and it depends on the data.") == SECOND  # the model goes on
+    assert s.guard_replacements == 1
+
+
+def test_cli_interview_reports_guard_replacements(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("template_junk", times=None)
+    answers = tmp_path / "answers.txt"
+    answers.write_text("\n---\n".join([WEAK, "It depends, I think."]), encoding="utf-8")
+    out = _cli(["interview", "--question", "regularization", "--answers", str(answers), "--json"], openai_server,
+               tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["guard_replacements"] == 2
+    assert "start it with the model's chat template" in out.stderr
+    assert not any("<|im_start|>" in t["text"] for t in data["turns"])
