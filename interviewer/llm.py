@@ -625,8 +625,14 @@ class OpenAIChatModel:
 
     # ------------------------------------------------------------ parse
 
+    @staticmethod
+    def _json_schema(output_type: type[BaseModel]) -> dict[str, Any]:
+        """The schema for JSON mode and the prompt: the type's own `grammar_schema()` when it has a tighter one."""
+        tighter = getattr(output_type, "grammar_schema", None)
+        return tighter() if callable(tighter) else output_type.model_json_schema()
+
     def _schema_instruction(self, output_type: type[BaseModel]) -> str:
-        schema = json.dumps(output_type.model_json_schema(), indent=1)
+        schema = json.dumps(self._json_schema(output_type), indent=1)
         return (
             "Reply with only one JSON object (no prose, no code fences) that is valid for this JSON schema:\n"
             f"```json\n{schema}\n```"
@@ -713,7 +719,7 @@ class OpenAIChatModel:
         messages = self._with_schema_prompt(payload, output_type)
         kwargs: dict[str, Any] = {"model": self.name, "messages": messages}
         if mode == "json_object_schema":
-            kwargs["response_format"] = {"type": "json_object", "schema": output_type.model_json_schema()}
+            kwargs["response_format"] = {"type": "json_object", "schema": self._json_schema(output_type)}
         elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
         stream = self._open_stream(kwargs, retry_5xx=retry_5xx)

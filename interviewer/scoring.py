@@ -384,6 +384,29 @@ class JudgeVerdict(BaseModel):
     items: list[JudgeItem]
 
 
+def verdict_type_for(question: Question) -> type[JudgeVerdict]:
+    """`JudgeVerdict` for one question, with a `grammar_schema` that names its rubric ids in order.
+
+    A server that turns a JSON schema into a grammar (llama.cpp's JSON mode) then cannot produce a
+    wrong, missing or repeated id: a small model that fills `{"items": [...]}` freely makes up ids.
+    """
+    ids = [i.id for i in question.rubric]
+
+    def item(item_id: str) -> dict:
+        return {"type": "object", "properties": {
+            "id": {"const": item_id}, "covered": {"type": "boolean"},
+            "quote": {"type": "string", "maxLength": 400}},
+            "required": ["id", "covered", "quote"], "additionalProperties": False}
+
+    def grammar_schema(cls) -> dict:
+        return {"type": "object", "properties": {"items": {
+            "type": "array", "prefixItems": [item(i) for i in ids], "minItems": len(ids), "maxItems": len(ids)}},
+            "required": ["items"], "additionalProperties": False}
+
+    return type("JudgeVerdict", (JudgeVerdict,), {"grammar_schema": classmethod(grammar_schema),
+                                                  "__module__": __name__})
+
+
 class LLMJudge:
     """One call per answered question, in a fresh context; every quote is verified in code."""
 
@@ -432,7 +455,7 @@ class LLMJudge:
             if problem:
                 messages = messages + [Message(role="user", content=render("judge_retry", error=problem))]
             try:
-                verdict = self.model.parse(messages, JudgeVerdict)
+                verdict = self.model.parse(messages, verdict_type_for(question))
             except ModelError as exc:
                 self._count()
                 if exc.kind != "invalid_output" or attempt == 1 or getattr(exc, "retried", False):
