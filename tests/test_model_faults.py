@@ -500,3 +500,26 @@ def test_cli_interview_reports_guard_replacements(openai_server, tmp_path, bank)
     assert data["guard_replacements"] == 2
     assert "start it with the model's chat template" in out.stderr
     assert not any("<|im_start|>" in t["text"] for t in data["turns"])
+
+
+def test_eval_counts_fallbacks_and_refuses_to_call_offline_figures_the_llm_judges(openai_server, tmp_path, bank):
+    import yaml
+
+    from interviewer.evaluation import DEV_SET
+    cases = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["cases"][:20]
+    dev = tmp_path / "dev.yaml"
+    dev.write_text(yaml.safe_dump({"cases": cases}), encoding="utf-8")
+    openai_server.inject("500", times=None)
+    out = _cli(["eval", "--judge", "llm", "--dev-set", str(dev)], openai_server, tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert "fallbacks to the offline judge: 20 of 20 cases" in out.stdout
+    assert "REFUSED" in out.stdout and "ordering accuracy" not in out.stdout
+    assert "20 x The model server had an internal error (HTTP 500)" in out.stdout
+
+    openai_server.clear_faults()
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("500", times=2)  # a few fallbacks are reported, and the figures still stand
+    out = _cli(["eval", "--judge", "llm", "--dev-set", str(dev), "--json"], openai_server, tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["figures_valid"] is True and 1 <= data["fallbacks"] <= 2 and data["judge"] == "llm"
