@@ -200,7 +200,11 @@ def _simulate(bank: Bank, args: argparse.Namespace) -> int:
             status = "OK  " if r.ok else "FAIL"
             print(f"{status} {r.persona:10} turns={r.turns:2} scores={r.scores} repeated_probe={r.repeated_probe} "
                   f"cap_held={r.cap_held} notes_leaked={r.notes_leaked} revealed={r.reference_revealed} "
-                  f"declines_moved_on={r.declines_moved_on}")
+                  f"declines_moved_on={r.declines_moved_on} guard_replaced={len(r.guard_replaced)}")
+            for line in r.guard_violations:
+                print(f"     shown to the candidate, breaking the rules: {line}")
+            for line in r.guard_replaced:
+                print(f"     the model broke the rules (replaced by the scripted probe): {line}")
     return 0 if all(r.ok for r in reports) else 1
 
 

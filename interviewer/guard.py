@@ -86,7 +86,8 @@ def _ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
 
 
 def _contentful(gram: tuple[str, ...]) -> bool:
-    return sum(w not in _STOPWORDS for w in gram) >= 2
+    """At least 3 of the 4 words carry content: "l1 and l2 penalties" counts, "from the test set" does not."""
+    return sum(w not in _STOPWORDS for w in gram) >= 3
 
 
 @dataclass(frozen=True)

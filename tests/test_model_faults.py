@@ -523,3 +523,31 @@ def test_eval_counts_fallbacks_and_refuses_to_call_offline_figures_the_llm_judge
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["figures_valid"] is True and 1 <= data["fallbacks"] <= 2 and data["judge"] == "llm"
+
+
+def test_simulate_fails_a_persona_when_the_interviewer_breaks_the_rules_and_prints_the_turn(
+        openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    out = _cli(["simulate", "--question", "regularization", "--personas", "weak"], openai_server, tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("OK   weak"), out.stdout + out.stderr
+    openai_server.inject("lecture", times=None)
+    out = _cli(["simulate", "--question", "regularization", "--personas", "weak"], openai_server, tmp_path)
+    assert out.returncode == 1 and out.stdout.startswith("FAIL weak"), out.stdout + out.stderr
+    assert "the model broke the rules (replaced by the scripted probe): turn 3 (" in out.stdout
+    assert "Regularization is a broad family of techniques." in out.stdout
+
+
+def test_simulate_reports_a_rule_breaking_turn_that_reached_the_candidate(bank, tmp_path):
+    from datetime import datetime, timezone
+
+    from interviewer.simulate import guard_report
+    from interviewer.store import TurnRecord
+
+    app = build_app(settings_for("http://127.0.0.1:9/v1", tmp_path / "v.db"), bank=bank, use_configured_models=False)
+    q = bank.get("regularization")
+    s = app.start([q])
+    praise = "Great answer! What else would you add?"
+    app.store.add_turn(s.id, TurnRecord(seq=0, role="interviewer", kind="follow_up", question_id=q.id, text=praise,
+                                        created_at=datetime.now(timezone.utc), model="some-model"))
+    replaced, violations = guard_report(s)
+    assert replaced == [] and violations == [f"turn 2 (praise or a verdict on the answer): {praise}"]
