@@ -7,6 +7,7 @@ whose message is one plain sentence (never containing the API key).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -363,7 +364,7 @@ class OpenAIChatModel:
         self.last_usage: Usage | None = None
         self.base_url: str = settings.base_url or OPENAI_DEFAULT_BASE_URL
         self.capabilities = capabilities or ServerCapabilities()
-        self.on_progress: Callable[[float, int], None] | None = None  # (elapsed s, characters received)
+        self._progress = threading.local()  # per thread: the app's models are shared by every user
         self.template_junk_seen = False
         self._client = (client or openai.OpenAI(
             api_key=settings.client_api_key,
@@ -512,6 +513,16 @@ class OpenAIChatModel:
                 time.sleep(wait)
         raise AssertionError("unreachable")
 
+    @contextlib.contextmanager
+    def watch_progress(self, callback: Callable[[float, int], None]) -> Iterator[None]:
+        """Within the block, streamed calls made by THIS thread report (elapsed s, characters received)."""
+        previous = getattr(self._progress, "callback", None)
+        self._progress.callback = callback
+        try:
+            yield
+        finally:
+            self._progress.callback = previous
+
     # ------------------------------------------------------------ streaming
 
     def _open_stream(self, kwargs: dict[str, Any], *, retry_5xx: bool = True) -> Any:
@@ -545,8 +556,9 @@ class OpenAIChatModel:
                         state["finish"] = choice.finish_reason
                     if delta is not None and delta.content:
                         received += len(delta.content)
-                        if self.on_progress is not None:
-                            self.on_progress(time.monotonic() - started, received)
+                        callback = getattr(self._progress, "callback", None)
+                        if callback is not None:
+                            callback(time.monotonic() - started, received)
                         yield delta.content
                 if deadline.expired:
                     raise httpx2.ReadTimeout("deadline")

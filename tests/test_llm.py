@@ -647,3 +647,64 @@ def test_prompt_mode_when_the_server_rejects_json_object_too(openai_server):
     assert '"feedback"' in openai_server.chat_requests[-1]["messages"][0]["content"]
     openai_server.set_handler(None)  # the default handler answers from the schema in the prompt
     assert model.parse(Q, Grade).passed is False
+
+
+# ---------------------------------------------------------------- capabilities (issue 14)
+
+
+def test_check_capabilities_reports_chat_structured_output_and_transcription_separately(openai_server):
+    model = model_for(openai_server)
+    report = model.check_capabilities()
+    assert list(report) == ["server", "chat", "structured", "transcription"]
+    assert report["chat"].startswith("Chat: model gpt-4o-mini answered (Thanks.")
+    assert report["structured"] == "Structured output: works as JSON schema (strict)."
+    assert report["transcription"].startswith("Transcription: the server offers speech-to-text")
+    openai_server.inject("json_schema_500", times=None)
+    fresh = model_for(openai_server)
+    assert fresh.check_capabilities()["structured"].startswith(
+        "Structured output: works as JSON mode with a schema grammar (it refused: json_schema: HTTP 500")
+    openai_server.clear_faults()
+    openai_server.inject("template_junk")
+    junk = model_for(openai_server).check_capabilities()["chat"]
+    assert "raw template text" in junk and "chat template" in junk
+
+
+def test_no_transcription_endpoint_hides_the_microphone_and_says_so_plainly():
+    from interviewer.chat import can_transcribe
+
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.url.path)
+        return httpx2.Response(404, json={"detail": "Not Found"})  # what llama-cpp-python's server answers
+
+    model = _mock_model(handler)
+    assert can_transcribe(model) is False and can_transcribe(model) is False
+    assert calls == ["/v1/audio/transcriptions"]  # probed once, then remembered
+    with pytest.raises(ModelError) as err:
+        model.transcribe(b"RIFF", "a.wav")
+    assert str(err.value) == ("The model server at http://127.0.0.1:9 offers no speech-to-text endpoint, "
+                              "so answers must be typed.")
+    assert can_transcribe(None) is False
+
+
+def test_a_server_that_refuses_an_empty_file_does_offer_transcription():
+    from interviewer.chat import can_transcribe
+
+    model = _mock_model(lambda request: httpx2.Response(400, json={"error": {"message": "Audio file is too short"}}))
+    assert can_transcribe(model) is True
+
+
+def test_progress_of_a_streamed_judge_call_reports_elapsed_time_in_this_thread_only(openai_server):
+    from interviewer.chat import progress_of
+
+    openai_server.inject("json_schema_500", times=None)  # JSON mode streams
+    openai_server.set_handler(lambda body: GOOD)
+    model = model_for(openai_server)
+    ticks: list[tuple[float, int]] = []
+    with progress_of(model, lambda s, n: ticks.append((s, n))):
+        model.parse(Q, Grade)
+    assert ticks and all(s >= 0 for s, _ in ticks) and ticks[-1][1] == len(json.dumps(GOOD))
+    before = len(ticks)
+    model.parse(Q, Grade)  # outside the block: no reports
+    assert len(ticks) == before
