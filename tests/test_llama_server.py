@@ -128,6 +128,7 @@ def test_streaming_and_usage(llama, tmp_path):
     assert not any(tag in "".join(chunks) for tag in ("<|im_start|>", "<|im_end|>"))  # its chat template applied
     usage = model.last_usage
     assert usage is not None and usage.prompt_tokens > 5 and 0 < usage.completion_tokens <= 60
+    assert usage.counted  # llama-cpp-python sends no usage chunk in a stream (include_usage is ignored): counted here
 
 
 def test_json_schema_gets_http_500_and_grammar_json_mode_is_learned_once(llama, tmp_path):
