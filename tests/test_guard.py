@@ -76,6 +76,9 @@ def test_a_short_follow_up_ending_in_one_question_passes_unchanged(reply, contex
     ("Follow-up question: How would you choose how strong the regularization should be?", "label"),
     # a tutorial with formatting
     ("Here are the main forms:\n- L1\n- L2\nWhich one would you use?", "formatting|without an end"),
+    ("**Key question:** how would you set its strength?", "formatting"),
+    # no question at all
+    ("That makes sense to me.", "does not end with a question"),
     # two questions
     ("What is it? Why?", None),
     # far too long a sentence

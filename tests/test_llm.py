@@ -227,6 +227,25 @@ def test_timeout(openai_server):
     recovers(model)
 
 
+def test_a_timeout_is_never_retried(openai_server):
+    openai_server.timeout_sleep_s = 3
+    openai_server.inject("timeout", times=None)
+    model = model_for(openai_server, INTERVIEWER_TIMEOUT_S="0.4", INTERVIEWER_MAX_RETRIES="2")
+    with pytest.raises(ModelError) as err:
+        list(model.stream_text(Q))
+    assert err.value.kind == "timeout"
+    assert len(openai_server.chat_requests) == 1  # the server may still be working on it: no second request
+
+
+def test_a_500_that_names_the_response_format_falls_back_even_after_the_mode_worked(openai_server):
+    model = model_for(openai_server)
+    model.parse(Q, Grade)
+    assert model.structured_mode == "json_schema"
+    openai_server.inject("json_schema_500", times=None)  # e.g. the server was restarted with another backend
+    assert isinstance(model.parse(Q, Grade), Grade)
+    assert model.structured_mode == "json_object_schema"
+
+
 def test_connection_refused_then_server_comes_up(openai_server):
     from tests.openai_server import FakeOpenAIServer
 

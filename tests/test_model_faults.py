@@ -438,6 +438,10 @@ def test_json_schema_answered_with_500_falls_back_and_the_judge_still_runs(opena
     assert [(r.get("response_format") or {}).get("type") for r in judge_requests] == [
         "json_schema", "json_object", "json_object"]
     assert all("schema" in r["response_format"] for r in judge_requests[1:])
+    # the grammar fixes this question's rubric ids, in order, so a small model cannot invent or skip one
+    fixed = judge_requests[1]["response_format"]["schema"]["properties"]["items"]
+    assert [i["properties"]["id"] for i in fixed["prefixItems"]] == [{"const": i.id} for i in reg.rubric]
+    assert fixed["minItems"] == fixed["maxItems"] == len(reg.rubric)
     md = export(app.store.get(s.id), "md")
     assert "Judge: LLM (structured output: json_object_schema; json_schema: HTTP 500" in md
 
