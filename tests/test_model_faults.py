@@ -555,3 +555,21 @@ def test_simulate_reports_a_rule_breaking_turn_that_reached_the_candidate(bank, 
                                         created_at=datetime.now(timezone.utc), model="some-model"))
     replaced, violations = guard_report(s)
     assert replaced == [] and violations == [f"turn 2 (praise or a verdict on the answer): {praise}"]
+
+
+def test_every_interviewer_call_counts_toward_the_budget_truncated_and_failed_ones_too(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / "budget.db", bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    openai_server.inject("length")  # the follow-up is cut off at the length limit
+    shown = _say(s, WEAK)
+    assert shown in {p.text for p in q.probes} and s.guard_replacements == 1
+    assert "cut off at the length limit" in s.transcript(include_private=True)[-1]["private_notes"]
+    after_truncated = s.usage.completion_tokens
+    assert after_truncated > 0
+    openai_server.inject("stream_cut")  # a failed call: the candidate retries, and its tokens still count
+    with pytest.raises(ModelError):
+        _say(s, "It shrinks them, I think, and it depends on the data.")
+    assert s.usage.completion_tokens > after_truncated
+    assert app.store.get(s.id).completion_tokens >= s.usage.completion_tokens - after_truncated
