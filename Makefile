@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test venv dev-venv system-deps clean
+.PHONY: run test venv dev-venv system-deps llama-server clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ run: venv
 system-deps:
 	bash scripts/install-system-deps.sh
 
-test: dev-venv system-deps
-	$(PY) -m pytest
+# The real llama.cpp server for tests/test_llama_server.py: built once into ~/.cache/interviewer (cached wheel).
+llama-server: dev-venv
+	bash scripts/install-llama-server.sh $(PY)
+
+test: dev-venv system-deps llama-server
+	INTERVIEWER_REQUIRE_LLAMA=1 $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.session import HINT_LEVELS, InterviewSession, SessionError
 from interviewer.types import Kind
@@ -194,6 +195,8 @@ def render_error_and_retry(session: InterviewSession) -> None:
             st.rerun()
     elif err:
         st.error(err, icon=":material/error:")
+    if session.model_advice:  # e.g. the server sends raw chat-template text: how to start it properly
+        st.warning(session.model_advice, icon=":material/build:")
 
 
 def read_input(session: InterviewSession):
@@ -201,7 +204,7 @@ def read_input(session: InterviewSession):
 
     The answer is saved before anything is drawn, so the transcript below already holds it.
     """
-    audio_ok = app.interviewer_model is not None and hasattr(app.interviewer_model, "transcribe")
+    audio_ok = can_transcribe(app.interviewer_model)  # only when the server offers speech-to-text
     value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
                           submit_mode="disable", accept_audio=audio_ok,
                           disabled=session.finished or session.pending is not None
@@ -271,8 +274,10 @@ def render_interview(session: InterviewSession) -> None:
                 with st.status("Scoring your answers\u2026", expanded=True) as status:
                     def progress(i, n, question):
                         status.write(f"Scoring {i + 1} of {n}: {question.title}")
+                    elapsed = st.empty()
                     try:
-                        session.score(on_progress=progress)
+                        with progress_of(app.judge_model, lambda s, _: elapsed.caption(f"Judging\u2026 {s:.0f} s")):
+                            session.score(on_progress=progress)
                         status.update(label="Scored", state="complete", expanded=False)
                     except InterviewerError as exc:
                         status.update(label="Scoring failed", state="error")

@@ -20,8 +20,12 @@ else:
     if st.button("Test connection", key="test_connection"):
         with st.spinner("Contacting the model server\u2026"):
             checker = app.interviewer_model
-            message = checker.check_connection() if hasattr(checker, "check_connection") else "Model ready."
-        st.write(message)
+            if hasattr(checker, "check_capabilities"):  # server, chat, structured output, transcription
+                lines = list(checker.check_capabilities().values())
+            else:
+                lines = [checker.check_connection() if hasattr(checker, "check_connection") else "Model ready."]
+        for line in lines:
+            st.write(line)
 st.caption("Configure with environment variables or `.streamlit/secrets.toml`: OPENAI_API_KEY, OPENAI_BASE_URL "
            "(Ollama, vLLM, LM Studio, llama.cpp), INTERVIEWER_MODEL, INTERVIEWER_JUDGE_MODEL. The key's value is "
            "never shown or stored.")

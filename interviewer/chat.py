@@ -6,7 +6,8 @@ real server (through the `openai` client). Tests use `interviewer.fake`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -56,3 +57,27 @@ class ChatModel(Protocol):
 
     def parse(self, messages: Sequence[Message], output_type: type[T]) -> T:
         ...
+
+
+# ---------------------------------------------------------------- optional capabilities of a model
+
+
+def can_transcribe(model: object | None) -> bool:
+    """Whether to offer the microphone: the model's server has a speech-to-text endpoint (probed once by
+    `supports_transcription`, then remembered); a model without the probe but with `transcribe` (a fake) counts."""
+    if model is None or not hasattr(model, "transcribe"):
+        return False
+    probe = getattr(model, "supports_transcription", None)
+    return bool(probe()) if callable(probe) else True
+
+
+@contextlib.contextmanager
+def progress_of(model: object | None, callback: Callable[[float, int], None]) -> Iterator[None]:
+    """While inside, `callback(elapsed_seconds, characters_received)` is called (in this thread only) as a
+    streaming model call of `model` makes progress. A model without progress reports is fine."""
+    watch = getattr(model, "watch_progress", None)
+    if not callable(watch):
+        yield
+        return
+    with watch(callback):
+        yield

@@ -181,7 +181,7 @@ def cmd_eval(bank: Bank, args: argparse.Namespace) -> int:
         _print_json(report.model_dump())
     else:
         print(report.render())
-    return 0
+    return 0 if report.figures_valid else 3
 
 
 def cmd_run_code(bank: Bank, args: argparse.Namespace) -> int:

@@ -111,6 +111,10 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
             for chunk in session.continue_offline():
                 print(chunk, end="", file=out, flush=True)
             print("\n", file=out)
+    if session.model_advice:
+        print(session.model_advice, file=sys.stderr)
+    if session.guard_replacements:
+        print(f"The guard replaced {session.guard_replacements} model follow-up(s) with the scripted probe.", file=out)
     print("Scoring...", file=out)
     scores = session.score()
     rec = app.store.get(session.id)
@@ -125,7 +129,7 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
                     row["target"] = t["target"]
             turns.append(row)
         print(json.dumps({"id": data["id"], "mode": data["mode"], "turns": turns,
-                          "replaced_model_replies": session.replacements,
+                          "guard_replacements": session.guard_replacements,
                           "results": [s.public_json() for s in scores]}, indent=2, ensure_ascii=False))
     else:
         for s in scores:
@@ -205,9 +209,14 @@ def _simulate(bank: Bank, args: argparse.Namespace) -> int:
             status = "OK  " if r.ok else "FAIL"
             print(f"{status} {r.persona:10} turns={r.turns:2} scores={r.scores} repeated_probe={r.repeated_probe} "
                   f"cap_held={r.cap_held} notes_leaked={r.notes_leaked} revealed={r.reference_revealed} "
-                  f"declines_moved_on={r.declines_moved_on} moves={'>'.join(r.moves[:8])}")
-            for e in r.errors if not r.ok else []:
-                print(f"     {e}")
+                  f"declines_moved_on={r.declines_moved_on} guard_replaced={len(r.guard_replaced)}")
+            for line in r.guard_violations:
+                print(f"     shown to the candidate, breaking the rules: {line}")
+            for line in r.guard_replaced:
+                print(f"     the model broke the rules (replaced by the scripted probe): {line}")
+            if r.errors and not r.ok:
+                for e in r.errors:
+                    print(f"     {e}")
     return 0 if all(r.ok for r in reports) else 1
 
 

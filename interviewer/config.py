@@ -4,7 +4,8 @@
     OPENAI_BASE_URL                    e.g. http://127.0.0.1:8080/v1 for a local server
     INTERVIEWER_MODEL                  default gpt-4o-mini
     INTERVIEWER_JUDGE_MODEL            default: the interviewer model
-    INTERVIEWER_TIMEOUT_S              default 60
+    INTERVIEWER_TIMEOUT_S              default 120: one interviewer reply (a follow-up), whole call
+    INTERVIEWER_JUDGE_TIMEOUT_S        default 300: one judge call (a CPU-served model needs minutes)
     INTERVIEWER_MAX_RETRIES            default 2
     INTERVIEWER_DB_URL                 default sqlite:///$XDG_DATA_HOME/interviewer/interviewer.db
     INTERVIEWER_USER                   default local
@@ -39,6 +40,7 @@ VARIABLES: dict[str, str] = {
     "model": "INTERVIEWER_MODEL",
     "judge_model": "INTERVIEWER_JUDGE_MODEL",
     "timeout_s": "INTERVIEWER_TIMEOUT_S",
+    "judge_timeout_s": "INTERVIEWER_JUDGE_TIMEOUT_S",
     "max_retries": "INTERVIEWER_MAX_RETRIES",
     "db_url": "INTERVIEWER_DB_URL",
     "user": "INTERVIEWER_USER",
@@ -65,7 +67,10 @@ class Settings(BaseModel):
     base_url: str | None = None
     model: str = Field(default=DEFAULT_MODEL, min_length=1)
     judge_model: str = Field(default="", description="empty = same as `model`")
-    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # Wall-clock limits per call. When one is reached the request is closed (the server stops generating:
+    # llama.cpp's server notices a closed stream) and the call is not retried: a retry would only wait again.
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="one interviewer call")
+    judge_timeout_s: float = Field(default=300.0, gt=0, le=7200, description="one judge call")
     max_retries: int = Field(default=2, ge=0, le=10)
     db_url: str = Field(default="", description="empty = default_db_url()")
     user: str = Field(default="local", min_length=1)

@@ -46,6 +46,7 @@ class ModelError(InterviewerError):
         "bad_request",
         "blocked",
         "budget",
+        "unsupported",
     )
 
     def __init__(self, kind: str, message: str):

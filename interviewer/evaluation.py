@@ -71,6 +71,11 @@ class CaseResult(BaseModel):
     ok_adversarial: bool | None = None
 
 
+def max_fallbacks(cases: int) -> int:
+    """How many cases may fall back to the offline judge before the figures stop being the judge's own."""
+    return max(3, cases // 20)
+
+
 class EvalReport(BaseModel):
     judge: str
     cases: int
@@ -94,8 +99,26 @@ class EvalReport(BaseModel):
     seconds: float
     failures: list[CaseResult]
     per_item: dict[str, dict[str, float]] = Field(default_factory=dict)
+    fallbacks: int = Field(default=0, description="cases the judge could not score, scored offline instead")
+    fallback_reasons: dict[str, int] = Field(default_factory=dict)
+    figures_valid: bool = Field(default=True, description="False: too many fallbacks to call these the judge's figures")
+
+    def render_fallbacks(self) -> list[str]:
+        if not self.fallbacks:
+            return [] if self.judge == "offline" else ["fallbacks to the offline judge: 0"]
+        lines = [f"fallbacks to the offline judge: {self.fallbacks} of {self.cases} cases"]
+        lines += [f"  {n} x {reason}" for reason, n in sorted(self.fallback_reasons.items(), key=lambda x: -x[1])]
+        if not self.figures_valid:
+            lines.append(
+                f"REFUSED: more than {max_fallbacks(self.cases)} cases fell back, so these are not the {self.judge} "
+                "judge's figures and are not shown. Fix the model server (README: Connecting a model) and run again."
+            )
+        return lines
 
     def render(self) -> str:
+        if not self.figures_valid:
+            return "\n".join([f"judge: {self.judge}   cases: {self.cases}   time: {self.seconds:.2f}s",
+                              *self.render_fallbacks()])
         star = "n/a" if self.star_part_accuracy is None else f"{self.star_part_accuracy:.3f}"
         adv = "n/a" if self.adversarial_pass_rate is None else f"{self.adversarial_pass_rate:.3f}"
         lines = [
@@ -115,7 +138,7 @@ class EvalReport(BaseModel):
             lines.append("cases out of band:")
             for f in self.failures:
                 lines.append(f"  {f.id}: labelled {f.label}, scored {f.score} ({f.band}) flags={f.flags}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.render_fallbacks())
 
 
 def _fmt(x: float | None) -> str:
@@ -151,9 +174,13 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
     star_hits = star_total = 0
     by_cat: dict[str, list[bool]] = {}
     para_tp = para_fn = 0
+    fallback_reasons: dict[str, int] = {}
     for case in cases:
         q = bank.get(case.question)
         s = judge.score(q, case.answer)
+        if s.fallback_reason:
+            reason = s.fallback_reason.removesuffix(" The offline estimate is shown instead.")
+            fallback_reasons[reason] = fallback_reasons.get(reason, 0) + 1
         scores[case.id] = s.score
         if case.category in ("fluent_wrong", "filler"):
             by_cat.setdefault(case.category, []).append(s.score < 40)
@@ -228,4 +255,7 @@ def run_eval(bank: Bank, cases: list[DevCase], *, judge: Judge) -> EvalReport:
         seconds=round(time.perf_counter() - t0, 3),
         failures=failures,
         per_item={k: {"tp": v[0], "fp": v[1], "fn": v[2]} for k, v in sorted(per_item.items())},
+        fallbacks=sum(fallback_reasons.values()),
+        fallback_reasons=fallback_reasons,
+        figures_valid=sum(fallback_reasons.values()) <= max_fallbacks(len(cases)),
     )

@@ -7,12 +7,16 @@ whose message is one plain sentence (never containing the API key).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,8 +37,12 @@ log = logging.getLogger(__name__)
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BLOCK_ENV = "INTERVIEWER_BLOCK_REMOTE_MODELS"
 
-# Structured-output modes, tried in this order; a server that rejects one moves to the next.
-_MODES = ("json_schema", "json_object", "prompt")
+# Chat-template tokens that must never reach a person: the server applied no (or the wrong) chat template.
+_TEMPLATE_JUNK = re.compile(
+    r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|system|user|assistant|end)\|>"
+    r"|<s>|</s>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>",
+    re.I,
+)
 
 
 # ---------------------------------------------------------------- helpers
@@ -198,14 +206,146 @@ def _mentions_structured_output(exc: openai.APIStatusError) -> bool:
     return any(word in text for word in ("response_format", "json_schema", "json_object", "structured output", "guided_json"))
 
 
+# ---------------------------------------------------------------- what a server can do
+
+
+# Structured-output modes, tried in this order; a server that rejects one moves to the next:
+#   json_schema         strict schema (OpenAI, vLLM, Ollama, LM Studio)
+#   json_object_schema  JSON mode with the schema attached (llama-cpp-python turns it into a grammar)
+#   json_object         plain JSON mode, the schema in the prompt
+#   prompt              no response_format at all: the schema in the prompt, the reply validated
+_MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
+_WAV_HEADER = (  # 44 bytes: a valid, empty 16 kHz mono WAV, for probing the transcription endpoint
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80>\x00\x00\x00}\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+)
+TEMPLATE_ADVICE = (
+    "The model server sent raw chat-template text: start it with the model's chat template "
+    "(llama.cpp: `--chat_format chatml` or a GGUF that includes one; llama-server: `--jinja`)."
+)
+
+
+class ServerCapabilities:
+    """What one server was seen to support, learned once and shared by the interviewer and the judge models."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.mode_index = 0
+        self.confirmed = False  # the current mode has answered at least once
+        self.fallbacks: list[str] = []  # why each earlier mode was dropped
+        self.transcription: bool | None = None  # None until probed
+
+    @property
+    def mode(self) -> str:
+        return _MODES[self.mode_index]
+
+    @property
+    def can_fall_back(self) -> bool:
+        return self.mode_index + 1 < len(_MODES)
+
+    def fall_back(self, from_mode: str, reason: str) -> None:
+        with self._lock:
+            if self.mode == from_mode and self.can_fall_back:  # another thread may have moved on already
+                self.fallbacks.append(f"{from_mode}: {reason}")
+                self.mode_index += 1
+                self.confirmed = False
+
+    def undo(self, index: int) -> None:
+        """Return to mode `index` (a fallback that turned out to be a failing server)."""
+        with self._lock:
+            if index < self.mode_index:
+                self.mode_index = index
+                del self.fallbacks[index:]
+
+    def confirm(self, mode: str) -> None:
+        with self._lock:
+            if self.mode == mode:
+                self.confirmed = True
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return "; ".join(self.fallbacks) or None
+
+
+def _points_at_format(exc: openai.APIStatusError) -> bool:
+    return exc.status_code in (400, 422, 500, 501) and _mentions_structured_output(exc)
+
+
+def _retry_after(exc: BaseException, attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1-based): the server's Retry-After, else 0.5 s, 1 s, 2 s ... (max 8)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name) if hasattr(headers, "get") else None
+        if value:
+            try:
+                return min(60.0, max(0.0, float(value) * scale))
+            except ValueError:
+                pass
+    return min(8.0, 0.5 * 2 ** (attempt - 1))
+
+
+def _retryable(exc: BaseException) -> bool:
+    """429, 408, 409, 5xx and dropped connections are retried; timeouts never (the server may still be working)."""
+    if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
+        return False
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 429 and (exc.code or "") == "insufficient_quota":
+            return False
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError)
+
+
+class _Deadline:
+    """Closes a streaming response when a wall-clock limit passes, so the server stops working on it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+        self._response: Any = None
+
+    def arm(self, stream: Any) -> None:
+        self._response = getattr(stream, "response", None)
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.expired = True
+        abort_response(self._response)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def abort_response(response: Any) -> None:
+    """Close an HTTP response now, from any thread: shut the socket down (wakes a blocked read, sends FIN)."""
+    if response is None:
+        return
+    try:
+        network = (getattr(response, "extensions", None) or {}).get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+    try:
+        response.close()
+    except Exception:  # noqa: BLE001 - closing a response another thread is reading
+        pass
+
+
 # ---------------------------------------------------------------- the adapter
 
 
 class OpenAIChatModel:
     """A `ChatModel` over an OpenAI-compatible chat-completions API.
 
-    The SDK does the retrying (`settings.max_retries`, exponential backoff,
-    Retry-After honoured) within `settings.timeout_s` per attempt.
+    Every call has a wall-clock limit (`timeout_s`: the interviewer's or the judge's); a call that
+    reaches it is closed and not retried. Rate limits, 5xx and dropped connections are retried up
+    to `settings.max_retries` times (Retry-After honoured). Structured output adapts to the server
+    (see `_MODES`); what was learned is kept in `capabilities`, shared with the other model.
     """
 
     def __init__(
@@ -213,21 +353,26 @@ class OpenAIChatModel:
         settings: Settings,
         *,
         model: str | None = None,
+        timeout_s: float | None = None,
+        capabilities: ServerCapabilities | None = None,
         http_client: httpx2.Client | None = None,
         client: openai.OpenAI | None = None,
     ) -> None:
         self.settings = settings
         self.name: str = model or settings.model
+        self.timeout_s: float = float(timeout_s or settings.timeout_s)
         self.last_usage: Usage | None = None
         self.base_url: str = settings.base_url or OPENAI_DEFAULT_BASE_URL
-        self._mode_index = 0  # into _MODES; advanced when the server rejects a mode
-        self._client = client or openai.OpenAI(
+        self.capabilities = capabilities or ServerCapabilities()
+        self._progress = threading.local()  # per thread: the app's models are shared by every user
+        self.template_junk_seen = False
+        self._client = (client or openai.OpenAI(
             api_key=settings.client_api_key,
             base_url=self.base_url,
-            timeout=settings.timeout_s,
-            max_retries=settings.max_retries,
+            timeout=self.timeout_s,
+            max_retries=0,  # retries are ours: never after a timeout
             http_client=http_client,
-        )
+        )).with_options(timeout=self.timeout_s, max_retries=0)
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel(name={self.name!r}, server={self.server_label!r})"
@@ -241,8 +386,13 @@ class OpenAIChatModel:
 
     @property
     def structured_mode(self) -> str:
-        """"json_schema", "json_object" or "prompt": how `parse` currently asks for JSON."""
-        return _MODES[self._mode_index]
+        """"json_schema", "json_object_schema", "json_object" or "prompt": how `parse` asks for JSON now."""
+        return self.capabilities.mode
+
+    @property
+    def structured_fallback(self) -> str | None:
+        """Why the server is not asked for `json_schema` (None when it is)."""
+        return self.capabilities.fallback_reason
 
     def _guard(self) -> None:
         if remote_models_blocked() and not is_loopback_url(self.base_url):
@@ -275,17 +425,22 @@ class OpenAIChatModel:
         log.info("model call failed (%s): %s", kind, err)
         return err
 
+    def _timed_out(self) -> ModelError:
+        which = "INTERVIEWER_JUDGE_TIMEOUT_S" if self.timeout_s == self.settings.judge_timeout_s and \
+            self.timeout_s != self.settings.timeout_s else "INTERVIEWER_TIMEOUT_S"
+        return self._fail(
+            "timeout",
+            f"The model server at {self.server_label} did not finish within {self.timeout_s:g} seconds, so the "
+            f"request was closed; try again, or raise {which}.",
+        )
+
     def _error(self, exc: BaseException) -> ModelError:
         """Map any SDK / transport exception to a ModelError with one plain sentence."""
         if isinstance(exc, ModelError):
             return exc
         server = self.server_label
         if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
-            return self._fail(
-                "timeout",
-                f"The model server at {server} did not answer within {self.settings.timeout_s:g} seconds; "
-                "try again, or raise INTERVIEWER_TIMEOUT_S.",
-            )
+            return self._timed_out()
         if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
             return self._fail("connection", f"Could not reach the model server at {server}. Is it running?")
         if isinstance(exc, openai.LengthFinishReasonError):
@@ -338,64 +493,124 @@ class OpenAIChatModel:
     def _refusal(self) -> ModelError:
         return self._fail("refusal", "The model declined to answer this request.")
 
-    # ------------------------------------------------------------ stream_text
+    def _with_retries(self, call: Callable[[], Any], *, retry_5xx: bool = True) -> Any:
+        """Run `call`, retrying what `_retryable` allows, within `max_retries` and this call's time limit.
 
-    def _open_stream(self, payload: list[dict[str, str]], max_tokens: int | None) -> Any:
-        kwargs: dict[str, Any] = {"model": self.name, "messages": payload, "stream": True}
-        kwargs.update(self._max_tokens_kwargs(max_tokens))
+        `retry_5xx=False` for a structured-output mode the server never answered: its 5xx falls back at once.
+        """
+        retries = self.settings.max_retries
+        started = time.monotonic()
+        for attempt in range(retries + 1):
+            try:
+                return call()
+            except Exception as exc:  # noqa: BLE001 - re-raised unless retryable
+                wait = _retry_after(exc, attempt + 1)
+                if not retry_5xx and isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+                    raise
+                if attempt >= retries or not _retryable(exc) or time.monotonic() - started + wait > self.timeout_s:
+                    raise
+                log.info("retrying after %s (attempt %d of %d, %.1f s)", type(exc).__name__, attempt + 1, retries, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def watch_progress(self, callback: Callable[[float, int], None]) -> Iterator[None]:
+        """Within the block, streamed calls made by THIS thread report (elapsed s, characters received)."""
+        previous = getattr(self._progress, "callback", None)
+        self._progress.callback = callback
         try:
-            return self._client.chat.completions.create(**kwargs, stream_options={"include_usage": True})
-        except openai.BadRequestError as exc:
-            if "stream_options" not in f"{exc.message} {exc.body!r}".lower():
-                raise
-            log.info("server rejected stream_options; streaming without usage (tokens will be counted)")
-            return self._client.chat.completions.create(**kwargs)
+            yield
+        finally:
+            self._progress.callback = previous
+
+    # ------------------------------------------------------------ streaming
+
+    def _open_stream(self, kwargs: dict[str, Any], *, retry_5xx: bool = True) -> Any:
+        def open_it() -> Any:
+            try:
+                return self._client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+            except openai.BadRequestError as exc:
+                if "stream_options" not in f"{exc.message} {exc.body!r}".lower():
+                    raise
+                log.info("server rejected stream_options; streaming without usage (tokens will be counted)")
+                return self._client.chat.completions.create(**kwargs, stream=True)
+
+        return self._with_retries(open_it, retry_5xx=retry_5xx)
+
+    def _deltas(self, stream: Any, deadline: _Deadline, state: dict[str, Any]) -> Iterator[str]:
+        """The content deltas of choice 0; records usage, finish reason and refusal in `state`."""
+        started = time.monotonic()
+        received = 0
+        deadline.arm(stream)
+        try:
+            for chunk in stream:
+                if getattr(chunk, "usage", None) is not None:
+                    state["usage"] = chunk.usage
+                for choice in chunk.choices or []:
+                    if (choice.index or 0) != 0:
+                        continue
+                    delta = choice.delta
+                    if delta is not None and getattr(delta, "refusal", None):
+                        state["refusal"].append(delta.refusal)
+                    if choice.finish_reason:
+                        state["finish"] = choice.finish_reason
+                    if delta is not None and delta.content:
+                        received += len(delta.content)
+                        callback = getattr(self._progress, "callback", None)
+                        if callback is not None:
+                            callback(time.monotonic() - started, received)
+                        yield delta.content
+                if deadline.expired:
+                    raise httpx2.ReadTimeout("deadline")
+        finally:
+            deadline.disarm()
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a dead stream
+                pass
 
     def stream_text(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         """Yield the visible reply as it arrives (reasoning blocks removed).
 
         Raises ModelError: "stream_interrupted" if the stream dies midway (with
         `.partial`, the text already yielded), "truncated" at the length limit
-        (also with `.partial`), "refusal", or the mapped request errors.
+        (also with `.partial`), "timeout" past `timeout_s` (the request is
+        closed), "refusal", or the mapped request errors. `last_usage` is set
+        in every case, so the tokens of a failed or abandoned reply still count.
+        Closing the generator early closes the request too.
         """
         self._guard()
         self.last_usage = None
         payload = self._payload(messages)
         log.debug("streaming from %s model=%s (%d messages)", self.server_label, self.name, len(payload))
+        kwargs: dict[str, Any] = {"model": self.name, "messages": payload, **self._max_tokens_kwargs(max_tokens)}
         try:
-            stream = self._open_stream(payload, max_tokens)
+            stream = self._open_stream(kwargs)
         except Exception as exc:  # noqa: BLE001 - mapped to a ModelError
             raise self._error(exc) from None
 
         filt = ThinkFilter()
         raw: list[str] = []
         shown: list[str] = []
-        refusal: list[str] = []
-        api_usage: Any = None
-        finish: str | None = None
+        state: dict[str, Any] = {"usage": None, "finish": None, "refusal": []}
+        deadline = _Deadline(self.timeout_s)
+        completed = False
         try:
             try:
-                for chunk in stream:
-                    if getattr(chunk, "usage", None) is not None:
-                        api_usage = chunk.usage
-                    for choice in chunk.choices or []:
-                        if (choice.index or 0) != 0:
-                            continue
-                        delta = choice.delta
-                        if delta is not None and delta.content:
-                            raw.append(delta.content)
-                            visible = filt.feed(delta.content)
-                            if visible:
-                                shown.append(visible)
-                                yield visible
-                        if delta is not None and getattr(delta, "refusal", None):
-                            refusal.append(delta.refusal)
-                        if choice.finish_reason:
-                            finish = choice.finish_reason
+                for content in self._deltas(stream, deadline, state):
+                    raw.append(content)
+                    if _TEMPLATE_JUNK.search("".join(raw[-3:])):
+                        self.template_junk_seen = True
+                    visible = filt.feed(content)
+                    if visible:
+                        shown.append(visible)
+                        yield visible
+                completed = True
             except (openai.OpenAIError, httpx2.HTTPError, OSError) as exc:
                 partial = "".join(shown)
-                self.last_usage = _counted(payload, "".join(raw))
-                if partial or raw:
+                if deadline.expired:
+                    err = self._timed_out()
+                elif partial or raw:
                     err = self._fail(
                         "stream_interrupted",
                         "The connection to the model server dropped midway through its reply; please retry.",
@@ -405,27 +620,31 @@ class OpenAIChatModel:
                 err.partial = partial  # type: ignore[attr-defined]
                 raise err from None
         finally:
-            try:
-                stream.close()
-            except Exception:  # noqa: BLE001 - closing a dead stream
-                pass
+            # Every call's tokens count, also a reply cut short by the caller, a timeout or a dropped stream.
+            if self.last_usage is None:
+                self.last_usage = (_usage_from(state["usage"]) if completed else None) or _counted(payload, "".join(raw))
 
         tail = filt.flush()
         if tail:
             shown.append(tail)
             yield tail
-        self.last_usage = _usage_from(api_usage) or _counted(payload, "".join(raw))
-        if finish == "length":
+        if state["finish"] == "length":
             err = self._truncated()
             err.partial = "".join(shown)  # type: ignore[attr-defined]
             raise err
-        if (refusal and not shown) or finish == "content_filter":
+        if (state["refusal"] and not shown) or state["finish"] == "content_filter":
             raise self._refusal()
 
     # ------------------------------------------------------------ parse
 
+    @staticmethod
+    def _json_schema(output_type: type[BaseModel]) -> dict[str, Any]:
+        """The schema for JSON mode and the prompt: the type's own `grammar_schema()` when it has a tighter one."""
+        tighter = getattr(output_type, "grammar_schema", None)
+        return tighter() if callable(tighter) else output_type.model_json_schema()
+
     def _schema_instruction(self, output_type: type[BaseModel]) -> str:
-        schema = json.dumps(output_type.model_json_schema(), indent=1)
+        schema = json.dumps(self._json_schema(output_type), indent=1)
         return (
             "Reply with only one JSON object (no prose, no code fences) that is valid for this JSON schema:\n"
             f"```json\n{schema}\n```"
@@ -443,26 +662,46 @@ class OpenAIChatModel:
     def _structured_call(self, payload: list[dict[str, str]], output_type: type[T]) -> tuple[T | None, str, Usage]:
         """One request for structured output: (parsed object or None, raw content, usage).
 
-        Moves to the next structured-output mode when the server rejects the current one.
+        A mode the server refuses (an error that points at the response format, of any status,
+        or any 5xx before the mode ever worked) is dropped for the rest of the session and the
+        next one is tried at once.
         """
+        caps = self.capabilities
+        tentative: int | None = None  # the mode index left after a bare 5xx, until the next mode answers
         while True:
-            mode = self.structured_mode
+            mode, confirmed = caps.mode, caps.confirmed
+            retry_5xx = confirmed  # a 5xx on an untried mode falls back at once
             try:
                 if mode == "json_schema":
-                    return self._call_json_schema(payload, output_type)
-                return self._call_json_text(payload, output_type, mode)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if self._mode_index + 1 < len(_MODES) and _mentions_structured_output(exc):
-                    self._mode_index += 1
-                    log.warning(
-                        "%s rejected response_format %s; falling back to %s", self.server_label, mode, self.structured_mode
-                    )
+                    result = self._call_json_schema(payload, output_type, retry_5xx=retry_5xx)
+                else:
+                    result = self._call_json_text(payload, output_type, mode, retry_5xx=retry_5xx)
+            except openai.APIStatusError as exc:
+                named = _points_at_format(exc)
+                bare_5xx = exc.status_code >= 500 and not confirmed and not named
+                if tentative is not None and bare_5xx:
+                    caps.undo(tentative)  # two modes, two 5xx: the server is failing, not the format
+                    raise
+                if caps.can_fall_back and (named or bare_5xx):
+                    reason = f"HTTP {exc.status_code}: {' '.join(_server_message(exc).split())[:120]}"
+                    if bare_5xx:
+                        tentative = caps.mode_index
+                    caps.fall_back(mode, reason)
+                    log.warning("%s refused structured output mode %s (%s); now %s",
+                                self.server_label, mode, reason, caps.mode)
                     continue
                 raise
+            caps.confirm(mode)
+            return result
 
-    def _call_json_schema(self, payload: list[dict[str, str]], output_type: type[T]) -> tuple[T | None, str, Usage]:
-        raw = self._client.chat.completions.with_raw_response.parse(
-            model=self.name, messages=payload, response_format=output_type
+    def _call_json_schema(
+        self, payload: list[dict[str, str]], output_type: type[T], *, retry_5xx: bool
+    ) -> tuple[T | None, str, Usage]:
+        raw = self._with_retries(
+            lambda: self._client.chat.completions.with_raw_response.parse(
+                model=self.name, messages=payload, response_format=output_type
+            ),
+            retry_5xx=retry_5xx,
         )
         try:
             completion = raw.parse()
@@ -471,55 +710,82 @@ class OpenAIChatModel:
             body = raw.http_response.json()
             choice = (body.get("choices") or [{}])[0]
             message = choice.get("message") or {}
-            if message.get("refusal") and not message.get("content"):
-                raise self._refusal() from None
             usage = _usage_from(CompletionUsage.model_validate(body["usage"])) if body.get("usage") else None
             content = message.get("content") or ""
-            return None, content, usage or _counted(payload, content)
+            self._call_usage = usage or _counted(payload, content)
+            if message.get("refusal") and not message.get("content"):
+                raise self._refusal() from None
+            return None, content, self._call_usage
         choice = completion.choices[0]
         message = choice.message
+        content = message.content or ""
+        self._call_usage = _usage_from(completion.usage) or _counted(payload, content)
         if message.refusal:
             raise self._refusal()
-        content = message.content or ""
-        usage = _usage_from(completion.usage) or _counted(payload, content)
-        return message.parsed, content, usage
+        return message.parsed, content, self._call_usage
 
     def _call_json_text(
-        self, payload: list[dict[str, str]], output_type: type[T], mode: str
+        self, payload: list[dict[str, str]], output_type: type[T], mode: str, *, retry_5xx: bool
     ) -> tuple[T | None, str, Usage]:
-        kwargs: dict[str, Any] = {"model": self.name, "messages": self._with_schema_prompt(payload, output_type)}
-        if mode == "json_object":
+        """JSON mode or plain text, STREAMED: the time limit can close it, and the server then stops."""
+        messages = self._with_schema_prompt(payload, output_type)
+        kwargs: dict[str, Any] = {"model": self.name, "messages": messages}
+        if mode == "json_object_schema":
+            kwargs["response_format"] = {"type": "json_object", "schema": self._json_schema(output_type)}
+        elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
-        completion = self._client.chat.completions.create(**kwargs)
-        choice = completion.choices[0]
-        if choice.finish_reason == "length":
+        stream = self._open_stream(kwargs, retry_5xx=retry_5xx)
+        state: dict[str, Any] = {"usage": None, "finish": None, "refusal": []}
+        deadline = _Deadline(self.timeout_s)
+        parts: list[str] = []
+        completed = False
+        try:
+            for content in self._deltas(stream, deadline, state):
+                parts.append(content)
+            completed = True
+        except (openai.OpenAIError, httpx2.HTTPError, OSError) as exc:
+            if deadline.expired:
+                raise self._timed_out() from None
+            raise self._error(exc) from None
+        finally:
+            content = "".join(parts)
+            self._call_usage = (_usage_from(state["usage"]) if completed else None) or _counted(messages, content)
+        if state["finish"] == "length":
             raise self._truncated()
-        if choice.finish_reason == "content_filter" or (choice.message.refusal and not choice.message.content):
+        if state["finish"] == "content_filter" or (state["refusal"] and not content):
             raise self._refusal()
-        content = choice.message.content or ""
-        usage = _usage_from(completion.usage) or _counted(kwargs["messages"], content)
-        return None, content, usage
+        return None, content, self._call_usage
 
     def parse(self, messages: Sequence[Message], output_type: type[T]) -> T:
         """Ask for a reply valid for `output_type` and return it validated.
 
         An invalid reply is retried once with the validation error appended;
-        a second invalid reply raises ModelError("invalid_output").
+        a second invalid reply raises ModelError("invalid_output"). `last_usage`
+        counts every request made, failed and truncated ones included.
         """
         self._guard()
         self.last_usage = None
         payload = self._payload(messages)
         log.debug("parse %s from %s model=%s mode=%s", output_type.__name__, self.server_label, self.name, self.structured_mode)
         total: Usage | None = None
+
+        def add(usage: Usage | None) -> None:
+            nonlocal total
+            if usage is not None:
+                total = usage if total is None else total + usage
+            self.last_usage = total
+
         for attempt in (1, 2):
+            self._call_usage = None
             try:
                 parsed, content, usage = self._structured_call(payload, output_type)
             except ModelError:
+                add(self._call_usage)
                 raise
             except Exception as exc:  # noqa: BLE001 - mapped to a ModelError
+                add(self._call_usage)
                 raise self._error(exc) from None
-            total = usage if total is None else total + usage
-            self.last_usage = total
+            add(usage)
             if parsed is not None:
                 return parsed
             try:
@@ -544,19 +810,53 @@ class OpenAIChatModel:
         err.retried = True  # callers must not ask again: this adapter already re-asked with the error
         raise err
 
-    # ------------------------------------------------------------ extras
+    # ------------------------------------------------------------ speech
+
+    def _no_transcription(self) -> ModelError:
+        self.capabilities.transcription = False
+        return self._fail(
+            "unsupported",
+            f"The model server at {self.server_label} offers no speech-to-text endpoint, so answers must be typed.",
+        )
 
     def transcribe(self, audio: bytes, filename: str) -> str:
         """Speech to text (voice answers) with `settings.transcribe_model`."""
         self._guard()
         try:
-            result = self._client.audio.transcriptions.create(
+            result = self._with_retries(lambda: self._client.audio.transcriptions.create(
                 model=self.settings.transcribe_model, file=(filename, audio)
-            )
+            ))
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501) and not _mentions_model(exc, self.settings.transcribe_model):
+                raise self._no_transcription() from None
+            raise self._error(exc) from None
         except Exception as exc:  # noqa: BLE001 - mapped to a ModelError
             raise self._error(exc) from None
+        self.capabilities.transcription = True
         text = result if isinstance(result, str) else getattr(result, "text", "")
         return (text or "").strip()
+
+    def supports_transcription(self) -> bool:
+        """Whether the server has a transcription endpoint: probed once (with an empty WAV), then remembered."""
+        caps = self.capabilities
+        if caps.transcription is None:
+            try:
+                self._guard()
+                self._client.with_options(timeout=min(self.timeout_s, 15.0)).audio.transcriptions.create(
+                    model=self.settings.transcribe_model, file=("probe.wav", _WAV_HEADER)
+                )
+                caps.transcription = True
+            except openai.APIStatusError as exc:
+                # 404/405/501: no such endpoint. 400/422 (an empty file refused) means the endpoint exists.
+                caps.transcription = exc.status_code not in (404, 405, 501) or _mentions_model(
+                    exc, self.settings.transcribe_model)
+                if exc.status_code in (401, 403):
+                    caps.transcription = False
+            except Exception:  # noqa: BLE001 - unreachable server: no microphone
+                return False
+        return bool(caps.transcription)
+
+    # ------------------------------------------------------------ connection check
 
     def check_connection(self) -> str:
         """One plain sentence: connected (with the models offered), or what failed. Never raises."""
@@ -565,7 +865,7 @@ class OpenAIChatModel:
         except ModelRequestsBlocked as exc:
             return str(exc)
         server = self.server_label
-        client = self._client.with_options(timeout=min(self.settings.timeout_s, 15.0), max_retries=0)
+        client = self._client.with_options(timeout=min(self.timeout_s, 15.0), max_retries=0)
         try:
             ids = [m.id for m in client.models.list()]
         except (openai.NotFoundError, openai.APIStatusError) as exc:
@@ -588,13 +888,58 @@ class OpenAIChatModel:
             return str(self._error(exc))
         return f"Connected to {server}: model {self.name} answered a test request."
 
+    def check_capabilities(self) -> dict[str, str]:
+        """Settings' *Test connection*: one plain sentence each for "server", "chat", "structured" and
+        "transcription". Makes a few tiny requests; never raises."""
+        out = {"server": self.check_connection()}
+        try:
+            reply = "".join(self.stream_text(
+                [Message(role="user", content="Reply with one short sentence: what is 2 + 2?")], max_tokens=24))
+            if _TEMPLATE_JUNK.search(reply) or self.template_junk_seen:
+                out["chat"] = f"Chat: model {self.name} answered, but with raw template text. {TEMPLATE_ADVICE}"
+            else:
+                out["chat"] = f"Chat: model {self.name} answered ({_short(reply)})."
+        except ModelError as exc:
+            out["chat"] = f"Chat: {exc}"
+        try:
+            self.parse([Message(role="user", content="Is 2 + 2 equal to 4? Answer in JSON.")], _Probe)
+            how = {"json_schema": "JSON schema (strict)", "json_object_schema": "JSON mode with a schema grammar",
+                   "json_object": "JSON mode, schema in the prompt", "prompt": "plain text validated against the schema"}
+            note = f" (it refused: {self.structured_fallback})" if self.structured_fallback else ""
+            out["structured"] = f"Structured output: works as {how[self.structured_mode]}{note}."
+        except ModelError as exc:
+            out["structured"] = f"Structured output: failed ({exc}) The judge will fall back to the offline estimate."
+        if self.supports_transcription():
+            out["transcription"] = "Transcription: the server offers speech-to-text, so the microphone is shown."
+        else:
+            out["transcription"] = "Transcription: not offered by this server, so answers are typed (no microphone)."
+        return out
+
+
+class _Probe(BaseModel):
+    answer: bool
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+def _mentions_model(exc: openai.APIStatusError, model: str) -> bool:
+    """True when a 404 is about the model (the endpoint exists), not about the route."""
+    text = f"{exc.message} {exc.body!r}".lower()
+    return "model" in text and model.lower() in text
+
 
 def build_models(
     settings: Settings, *, http_client: httpx2.Client | None = None
 ) -> tuple[ChatModel | None, ChatModel | None]:
-    """(interviewer, judge) models; (None, None) when offline. Both share one HTTP client."""
+    """(interviewer, judge) models; (None, None) when offline. They share one HTTP client and what was
+    learned about the server (structured-output mode, transcription); each has its own time limit."""
     if settings.offline:
         return None, None
-    interviewer = OpenAIChatModel(settings, model=settings.model, http_client=http_client)
-    judge = OpenAIChatModel(settings, model=settings.judge_model, client=interviewer._client)
+    caps = ServerCapabilities()
+    interviewer = OpenAIChatModel(settings, model=settings.model, capabilities=caps, http_client=http_client)
+    judge = OpenAIChatModel(settings, model=settings.judge_model, timeout_s=settings.judge_timeout_s,
+                            capabilities=caps, client=interviewer._client)
     return interviewer, judge

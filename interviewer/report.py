@@ -96,6 +96,13 @@ def transcript_markdown(rec: InterviewRecord) -> str:
     if rec.results:
         lines += ["## Scores", ""]
         for r in rec.results:
+            if r.get("fallback_reason"):
+                lines += [f"Judge: offline estimate, because the LLM judge failed: {md_text(r['fallback_reason'], inline=True)}", ""]
+            elif r.get("judge") == "llm":
+                so = r.get("structured_output") or {}
+                how = f" (structured output: {so['mode']}" + (f"; {so['fallback']})" if so.get("fallback") else ")") \
+                    if so.get("mode") else ""
+                lines += [f"Judge: LLM{how}", ""]
             if r.get("full"):
                 lines.append(score_markdown(Score.model_validate(r["full"]), title=r.get("title")))
                 continue

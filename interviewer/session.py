@@ -22,6 +22,7 @@ from . import policy
 from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
+from .guard import GuardContext, GuardResult, guard_stream
 from .policy import Move, QuestionView, classify_input
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
@@ -36,6 +37,7 @@ HINT_LEVELS: tuple[HintLevel, ...] = ("direction", "approach", "detailed")
 MAX_ANSWER_CHARS = 20_000
 FOLLOW_UP_MAX_TOKENS = 800  # private notes plus one or two spoken sentences (room for a short <think> block)
 
+GUARD_MARK = "[guard replaced the model's reply"
 _NOTES_RE = re.compile(r"<notes>[\s\S]*?</notes>|<think>[\s\S]*?</think>", re.I)
 
 
@@ -241,7 +243,7 @@ class InterviewSession:
         self.status = record.status
         self.usage = Usage()
         self.last_error: str | None = None
-        self.replacements = 0  # model replies replaced by the scripted move
+        self.model_advice: str = ""  # one sentence for the user about the model server (e.g. no chat template)
         self._replay(record.turns)
 
     # ------------------------------------------------------------------ construction
@@ -618,31 +620,7 @@ class InterviewSession:
             usage = None
             yield text
         else:
-            flt = NotesFilter()
-            shown = []
-            try:
-                messages = self._interviewer_messages(action)
-                for chunk in self.model.stream_text(messages, max_tokens=FOLLOW_UP_MAX_TOKENS):
-                    piece = flt.feed(chunk)
-                    if piece:
-                        shown.append(piece)
-                        yield piece
-                tail = flt.close()
-                if tail:
-                    shown.append(tail)
-                    yield tail
-            except ModelError as exc:
-                self.last_error = str(exc)
-                raise
-            text = flt.text
-            notes = "\n".join(flt.notes) or None
-            usage = self.model.last_usage or Usage()
-            if not text or (self.mode == "interview" and reveals_reference(text, action.question)):
-                # An empty or leaking reply is replaced by the scripted move.
-                notes = (notes or "") + f"\n[replaced model reply: {text[:200]!r}]"
-                self.replacements += 1
-                text = action.probe_text
-                yield "\n\n" + text if shown else text
+            text, notes, usage = yield from self._guarded_follow_up(action)
         if action.move == "probe":
             st.follow_ups += 1
             st.probes_asked.append(action.probe_item or "")
@@ -659,6 +637,56 @@ class InterviewSession:
                    probe_item=action.probe_item, notes=notes, usage=usage)
         self.pending = None
         self.last_error = None
+
+    def _guarded_follow_up(self, action: Action):
+        """Stream the model's follow-up through the guard (interviewer/guard.py): the candidate sees it
+        only once it passes; a failing or cut-off reply is replaced by the scripted probe. Returns
+        (text, private notes, usage); every call's tokens count, failed ones included."""
+        flt = NotesFilter()
+        result = GuardResult()
+        raw = self.model.stream_text(self._interviewer_messages(action), max_tokens=FOLLOW_UP_MAX_TOKENS)
+        close = getattr(raw, "close", lambda: None)  # closing the model's stream stops the server generating
+
+        def visible() -> Iterator[str]:
+            for chunk in raw:
+                if piece := flt.feed(chunk):
+                    yield piece
+            if tail := flt.close():
+                yield tail
+
+        context = GuardContext.for_question(
+            action.question, mode=self.mode, fallback=action.probe_text, answers=self.current.answers,
+            earlier=[t.text for t in self.store.get(self.id).turns if t.role == "interviewer"])
+        try:
+            yield from guard_stream(visible(), context=context, result=result)
+        except ModelError as exc:
+            close()
+            if exc.kind != "truncated":  # a cut-off reply is replaced below; its tokens count with the turn
+                self._count_failed_call()
+                self.last_error = str(exc)
+                raise
+            result = GuardResult(replaced=True, reason="cut off at the length limit", text=action.probe_text,
+                                 original=getattr(exc, "partial", ""))
+            yield result.text
+        finally:
+            close()
+        notes = "\n".join(flt.notes) or None
+        if result.replaced:
+            notes = (notes or "") + f"\n{GUARD_MARK} ({result.reason}): {result.original[:300]!r}]"
+            self.model_advice = result.advice or self.model_advice
+        return result.text, notes, self.model.last_usage or Usage()
+
+    def _count_failed_call(self) -> None:
+        usage = getattr(self.model, "last_usage", None)
+        if usage is not None:
+            self.usage = self.usage + usage
+            self.store.add_usage(self.id, prompt_tokens=usage.prompt_tokens,
+                                 completion_tokens=usage.completion_tokens, cost_usd=None)
+
+    @property
+    def guard_replacements(self) -> int:
+        """How many model follow-ups the guard replaced with the scripted probe in this interview."""
+        return sum(1 for t in self.store.get(self.id).turns if GUARD_MARK in (t.private_notes or ""))
 
     def _interviewer_messages(self, action: Action) -> list[Message]:
         """A flat context: a stable prefix (persona, rules, question, rubric), the interviewer's last turn and the

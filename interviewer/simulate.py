@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from .errors import ModelError
-from .session import InterviewSession, SessionError, reveals_reference
+from .guard import GuardContext, GuardFailure, ReplyGuard, split_sentences
+from .session import GUARD_MARK, InterviewSession, SessionError, reveals_reference
 from .types import Question, parse_claim
 
 Persona = Callable[[Question, str, int], str]
@@ -105,11 +106,48 @@ class SimulationReport(BaseModel):
     expected_move_ok: bool = True
     errors: list[str]
     scores: list[int]
+    # Interview mode: model follow-ups that broke the guard's rules (interviewer/guard.py), each as
+    # "turn N (reason): text". `guard_replaced` were caught and replaced before the candidate saw them;
+    # `guard_violations` reached the candidate (a bug in the guard or the session).
+    guard_replaced: list[str] = []
+    guard_violations: list[str] = []
 
     @property
     def ok(self) -> bool:
         return (self.ended and not self.repeated_probe and self.cap_held and not self.notes_leaked
-                and not self.reference_revealed and self.declines_moved_on and self.expected_move_ok)
+                and not self.reference_revealed and self.declines_moved_on and self.expected_move_ok
+                and not self.guard_replaced and not self.guard_violations)
+
+
+_GUARD_NOTE = re.compile(re.escape(GUARD_MARK) + r" \((?P<reason>.*?)\): (?P<text>['\"].*)\]$", re.S)
+
+
+def guard_report(session: InterviewSession) -> tuple[list[str], list[str]]:
+    """(replaced, violations) for the model's follow-ups in `session` (see SimulationReport)."""
+    replaced: list[str] = []
+    violations: list[str] = []
+    turns = session.store.get(session.id).turns
+    for n, t in enumerate(turns, 1):
+        if t.kind not in ("follow_up", "probe", "challenge") or not t.model:  # only follow-ups the model phrased
+            continue
+        m = _GUARD_NOTE.search(t.private_notes or "")
+        if m:
+            replaced.append(f"turn {n} ({m.group('reason')}): {m.group('text')[:300]}")
+            continue
+        if session.mode != "interview":
+            continue
+        q = session.bank.get(t.question_id)
+        earlier = [u.text for u in turns[:n - 1] if u.role == "interviewer"]
+        answers = [u.text for u in turns[:n - 1] if u.role == "candidate"]
+        guard = ReplyGuard(GuardContext.for_question(q, mode="interview", fallback="", earlier=earlier,
+                                                     answers=answers))
+        try:
+            for sentence in split_sentences(t.text):
+                guard.check_sentence(sentence)
+            guard.finish()
+        except GuardFailure as failure:
+            violations.append(f"turn {n} ({failure.reason}): {t.text[:300]}")
+    return replaced, violations
 
 
 def run_persona(session: InterviewSession, persona: str, *, max_turns: int = 60) -> SimulationReport:
@@ -170,7 +208,9 @@ def run_persona(session: InterviewSession, persona: str, *, max_turns: int = 60)
         if not expected_ok:
             errors.append(f"after the {persona}'s first message the interviewer should {want}, "
                           f"but it did {moves[1]}: {shown[1]['text'][:160]!r}")
+    replaced, violations = guard_report(session)
     return SimulationReport(
+        guard_replaced=replaced, guard_violations=violations,
         persona=persona, interview_id=session.id, turns=len(turns),
         candidate_turns=sum(1 for t in turns if t["role"] == "candidate"), ended=session.finished,
         repeated_probe=len(items) != len(set(items)), cap_held=cap_held,

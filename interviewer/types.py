@@ -511,6 +511,9 @@ class Score(Strict):
     flags: list[Flag] = Field(default_factory=list)
     feedback: str
     fallback_reason: str | None = Field(default=None, description="why the LLM judge fell back to offline")
+    output_mode: str | None = Field(default=None, description="how the LLM judge's JSON was obtained: json_schema, "
+                                    "json_object_schema, json_object or prompt")
+    output_fallback: str | None = Field(default=None, description="why the server is not asked for json_schema")
     model: str | None = None
     answer: str = Field(default="", description="the text that was scored (offsets refer to it)")
     tests: dict | None = Field(default=None, description="code test results, for coding questions")
@@ -553,6 +556,8 @@ class Score(Strict):
             out["design"] = [d.model_dump() for d in self.design]
         if self.fallback_reason:
             out["fallback_reason"] = self.fallback_reason
+        if self.output_mode:
+            out["structured_output"] = {"mode": self.output_mode, "fallback": self.output_fallback}
         if self.tests is not None:
             out["tests"] = self.tests
         return out

@@ -15,6 +15,10 @@ Faults (consumed by the next applicable request, FIFO): "429" (retry-after-ms: 1
 deltas then the connection is dropped; non-streaming: dropped before replying),
 "invalid_json", "refusal", "length", "no_json_schema" (HTTP 400 for json_schema
 requests only), "no_json_object" (HTTP 400 for json_object requests only). "refused" cannot be served by a live server: use `refused_base_url`.
+Seen on a real llama.cpp server (issue 14): "json_schema_500" (HTTP 500 for json_schema requests only, with
+llama-cpp-python's kind of body), "slow" (streams one delta every `slow_delta_s`; counts in `.abandoned`
+the streams whose client hung up before the end), "template_junk" (the reply wrapped in raw ChatML tokens, as a
+server without a chat template sends it), "lecture" (a streamed multi-paragraph lecture with no question).
 Nothing here touches the network beyond 127.0.0.1.
 """
 
@@ -33,7 +37,14 @@ from typing import Any
 
 import pytest
 
-FAULTS = ("429", "500", "401", "timeout", "refused", "stream_cut", "invalid_json", "refusal", "length", "no_json_schema", "no_json_object")
+FAULTS = ("429", "500", "401", "timeout", "refused", "stream_cut", "invalid_json", "refusal", "length", "no_json_schema",
+          "no_json_object", "json_schema_500", "slow", "template_junk", "lecture")
+LECTURE = (
+    "Regularization is a broad family of techniques.\n\n"
+    "1. L1 regularization adds the absolute values of the weights to the loss, which drives many weights to zero.\n"
+    "2. L2 regularization adds the squared weights, which shrinks them smoothly.\n\n"
+    "In practice you tune the strength on a validation set, and dropout and early stopping work as well."
+)
 MODELS = ("gpt-4o-mini", "local-model")
 
 Handler = Callable[[dict[str, Any]], "str | dict[str, Any]"]
@@ -154,6 +165,8 @@ class FakeOpenAIServer:
         self.handler: Handler = default_handler
         self.faults: list[list[Any]] = []  # [fault, remaining or None=forever]
         self.timeout_sleep_s = 2.0
+        self.slow_delta_s = 0.2
+        self.abandoned = 0  # streams the client closed before their end ("slow")
         self.cached_tokens = 0
         self.ignore_stream_options = False  # True: never send a usage chunk
         self.transcript = "I would use cross-validation."
@@ -198,12 +211,14 @@ class FakeOpenAIServer:
         with self.lock:
             for entry in self.faults:
                 fault, remaining = entry
-                if fault == "no_json_schema" and fmt_type != "json_schema":
+                if fault in ("no_json_schema", "json_schema_500") and fmt_type != "json_schema":
                     continue
                 if fault == "no_json_object" and fmt_type != "json_object":
                     continue
-                if fault in ("invalid_json", "refusal", "length", "stream_cut") and body is None:
+                if fault in ("invalid_json", "refusal", "length", "stream_cut", "slow") and body is None:
                     continue
+                if fault in ("lecture", "template_junk") and (body is None or request_schema(body) is not None):
+                    continue  # interviewer replies only, not judge requests
                 if remaining is not None:
                     entry[1] -= 1
                     if entry[1] <= 0:
@@ -331,6 +346,10 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
             fault = server.take_fault(body)
             if self._generic_fault(fault):
                 return
+            if fault == "json_schema_500":
+                # What llama-cpp-python 0.3.x answers to an OpenAI-style json_schema response_format.
+                self._error(500, "'json_schema'", "internal_server_error")
+                return
             if fault in ("no_json_schema", "no_json_object"):
                 self._error(
                     400,
@@ -349,11 +368,15 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
                 content: str | None = "Sure! Here is my answer: {not valid json"
             elif fault == "refusal":
                 content, refusal = None, "I'm sorry, I can't help with that."
+            elif fault == "lecture":
+                content = LECTURE
             else:
                 reply = server.handler(body)
                 content = reply if isinstance(reply, str) else json.dumps(reply)
                 if fault == "length":
                     content, finish = content[: max(1, len(content) // 2)], "length"
+                if fault == "template_junk":
+                    content = f"<|im_start|>assistant\n{content}<|im_end|>\n<|im_start|>user\n"
 
             prompt = sum(rough_tokens(str(m.get("content", ""))) + 3 for m in body.get("messages", [])) + 3
             completion = rough_tokens(content or refusal or "")
@@ -364,8 +387,11 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
                 "prompt_tokens_details": {"cached_tokens": min(server.cached_tokens, prompt)},
             }
             model = body.get("model", "local-model")
+            if fault == "slow" and not body.get("stream"):
+                server.sleep(server.slow_delta_s * len(_pieces(content or "")))
             if body.get("stream"):
-                self._stream(model, content, refusal, finish, usage, body, cut=(fault == "stream_cut"))
+                self._stream(model, content, refusal, finish, usage, body, cut=(fault == "stream_cut"),
+                             slow=(fault == "slow"))
             else:
                 self._send_json(
                     200,
@@ -391,7 +417,7 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
             self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
             self.wfile.flush()
 
-        def _stream(self, model: str, content: str | None, refusal: str | None, finish: str, usage: dict[str, Any], body: dict[str, Any], *, cut: bool) -> None:
+        def _stream(self, model: str, content: str | None, refusal: str | None, finish: str, usage: dict[str, Any], body: dict[str, Any], *, cut: bool, slow: bool = False) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -419,6 +445,16 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
             if refusal:
                 event({"refusal": refusal})
             for piece in pieces:
+                if slow:
+                    server.sleep(server.slow_delta_s)
+                    try:
+                        event({"content": piece})
+                    except OSError:  # the client closed the request: stop "generating", like llama.cpp does
+                        with server.lock:
+                            server.abandoned += 1
+                        self.close_connection = True
+                        return
+                    continue
                 event({"content": piece})
             event({}, finish)
             wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))

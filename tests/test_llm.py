@@ -121,13 +121,15 @@ def test_parse_falls_back_to_json_object_when_json_schema_is_rejected(openai_ser
         assert model.parse(Q, Grade) == Grade.model_validate(GOOD)
     first, second = openai_server.chat_requests
     assert first["response_format"]["type"] == "json_schema"
-    assert second["response_format"] == {"type": "json_object"}
+    assert second["response_format"]["type"] == "json_object"
+    assert second["response_format"]["schema"] == Grade.model_json_schema()  # llama.cpp makes it a grammar
     assert '"feedback"' in second["messages"][0]["content"]  # the schema is in the prompt
     assert second["messages"][0]["content"].startswith("You are a friendly ML interviewer.")
-    assert model.structured_mode == "json_object"
+    assert model.structured_mode == "json_object_schema"
+    assert model.structured_fallback.startswith("json_schema: HTTP 400")
     # remembered: the next call goes straight to json_object
     model.parse(Q, Grade)
-    assert openai_server.chat_requests[-1]["response_format"] == {"type": "json_object"}
+    assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_object"
     assert len(openai_server.chat_requests) == 3
     # the default handler reads the schema from the prompt
     openai_server.set_handler(None)
@@ -186,14 +188,28 @@ def test_429_persisting_is_rate_limited_in_plain_words(openai_server):
 
 
 def test_500_is_a_server_error(openai_server):
-    openai_server.inject("500", times=2)
     model = model_for(openai_server)
+    model.parse(Q, Grade)  # json_schema has worked: a later 500 is the server's, not the format's
+    openai_server.inject("500", times=2)
     for call in (lambda: list(model.stream_text(Q)), lambda: model.parse(Q, Grade)):
         with pytest.raises(ModelError) as err:
             call()
         assert err.value.kind == "server_error"
         assert str(err.value) == "The model server had an internal error (HTTP 500); try again in a moment."
+    assert model.structured_mode == "json_schema"
     recovers(model)
+
+
+def test_500_on_two_untried_modes_is_the_server_failing_not_the_format(openai_server):
+    openai_server.inject("500", times=2)
+    model = model_for(openai_server)
+    with pytest.raises(ModelError) as err:
+        model.parse(Q, Grade)
+    assert err.value.kind == "server_error"
+    assert [r["response_format"]["type"] for r in openai_server.chat_requests] == ["json_schema", "json_object"]
+    assert model.structured_mode == "json_schema" and model.structured_fallback is None  # nothing learned
+    assert isinstance(model.parse(Q, Grade), Grade)
+    assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_schema"
 
 
 def test_timeout(openai_server):
@@ -205,10 +221,29 @@ def test_timeout(openai_server):
             call()
         assert err.value.kind == "timeout"
         assert str(err.value) == (
-            f"The model server at http://127.0.0.1:{openai_server.port} did not answer within 0.4 seconds; "
-            "try again, or raise INTERVIEWER_TIMEOUT_S."
+            f"The model server at http://127.0.0.1:{openai_server.port} did not finish within 0.4 seconds, "
+            "so the request was closed; try again, or raise INTERVIEWER_TIMEOUT_S."
         )
     recovers(model)
+
+
+def test_a_timeout_is_never_retried(openai_server):
+    openai_server.timeout_sleep_s = 3
+    openai_server.inject("timeout", times=None)
+    model = model_for(openai_server, INTERVIEWER_TIMEOUT_S="0.4", INTERVIEWER_MAX_RETRIES="2")
+    with pytest.raises(ModelError) as err:
+        list(model.stream_text(Q))
+    assert err.value.kind == "timeout"
+    assert len(openai_server.chat_requests) == 1  # the server may still be working on it: no second request
+
+
+def test_a_500_that_names_the_response_format_falls_back_even_after_the_mode_worked(openai_server):
+    model = model_for(openai_server)
+    model.parse(Q, Grade)
+    assert model.structured_mode == "json_schema"
+    openai_server.inject("json_schema_500", times=None)  # e.g. the server was restarted with another backend
+    assert isinstance(model.parse(Q, Grade), Grade)
+    assert model.structured_mode == "json_object_schema"
 
 
 def test_connection_refused_then_server_comes_up(openai_server):
@@ -326,7 +361,7 @@ def test_fallback_modes_also_detect_length_and_refusal(openai_server):
     model = model_for(openai_server)
     with pytest.raises(ModelError) as err:
         model.parse(Q, Grade)
-    assert err.value.kind == "truncated" and model.structured_mode == "json_object"
+    assert err.value.kind == "truncated" and model.structured_mode == "json_object_schema"
     with pytest.raises(ModelError) as err:
         model.parse(Q, Grade)
     assert err.value.kind == "refusal"
@@ -411,7 +446,8 @@ def test_remote_guard_allows_loopback_and_is_off_without_the_variable(monkeypatc
 def test_settings_defaults_and_offline(tmp_path):
     s = load_settings({"XDG_DATA_HOME": str(tmp_path / "xdg")}, secrets_path=tmp_path / "missing.toml")
     assert s.offline
-    assert (s.model, s.judge_model, s.timeout_s, s.max_retries) == ("gpt-4o-mini", "gpt-4o-mini", 60, 2)
+    assert (s.model, s.judge_model, s.timeout_s, s.max_retries) == ("gpt-4o-mini", "gpt-4o-mini", 120, 2)
+    assert s.judge_timeout_s == 300
     assert (s.user, s.session_budget_tokens, s.transcribe_model) == ("local", 200_000, "whisper-1")
     assert s.db_url == f"sqlite:///{tmp_path / 'xdg' / 'interviewer' / 'interviewer.db'}"
     home = load_settings({"HOME": "/home/cand"}, secrets_path=tmp_path / "missing.toml")
@@ -622,9 +658,72 @@ def test_prompt_mode_when_the_server_rejects_json_object_too(openai_server):
     model = model_for(openai_server)
     assert model.parse(Q, Grade) == Grade.model_validate(GOOD)
     assert [r.get("response_format", {}).get("type") for r in openai_server.chat_requests] == [
-        "json_schema", "json_object", None
+        "json_schema", "json_object", "json_object", None
     ]
+    assert "schema" in openai_server.chat_requests[1]["response_format"]
+    assert "schema" not in openai_server.chat_requests[2]["response_format"]
     assert model.structured_mode == "prompt"
     assert '"feedback"' in openai_server.chat_requests[-1]["messages"][0]["content"]
     openai_server.set_handler(None)  # the default handler answers from the schema in the prompt
     assert model.parse(Q, Grade).passed is False
+
+
+# ---------------------------------------------------------------- capabilities (issue 14)
+
+
+def test_check_capabilities_reports_chat_structured_output_and_transcription_separately(openai_server):
+    model = model_for(openai_server)
+    report = model.check_capabilities()
+    assert list(report) == ["server", "chat", "structured", "transcription"]
+    assert report["chat"].startswith("Chat: model gpt-4o-mini answered (Thanks.")
+    assert report["structured"] == "Structured output: works as JSON schema (strict)."
+    assert report["transcription"].startswith("Transcription: the server offers speech-to-text")
+    openai_server.inject("json_schema_500", times=None)
+    fresh = model_for(openai_server)
+    assert fresh.check_capabilities()["structured"].startswith(
+        "Structured output: works as JSON mode with a schema grammar (it refused: json_schema: HTTP 500")
+    openai_server.clear_faults()
+    openai_server.inject("template_junk")
+    junk = model_for(openai_server).check_capabilities()["chat"]
+    assert "raw template text" in junk and "chat template" in junk
+
+
+def test_no_transcription_endpoint_hides_the_microphone_and_says_so_plainly():
+    from interviewer.chat import can_transcribe
+
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.url.path)
+        return httpx2.Response(404, json={"detail": "Not Found"})  # what llama-cpp-python's server answers
+
+    model = _mock_model(handler)
+    assert can_transcribe(model) is False and can_transcribe(model) is False
+    assert calls == ["/v1/audio/transcriptions"]  # probed once, then remembered
+    with pytest.raises(ModelError) as err:
+        model.transcribe(b"RIFF", "a.wav")
+    assert str(err.value) == ("The model server at http://127.0.0.1:9 offers no speech-to-text endpoint, "
+                              "so answers must be typed.")
+    assert can_transcribe(None) is False
+
+
+def test_a_server_that_refuses_an_empty_file_does_offer_transcription():
+    from interviewer.chat import can_transcribe
+
+    model = _mock_model(lambda request: httpx2.Response(400, json={"error": {"message": "Audio file is too short"}}))
+    assert can_transcribe(model) is True
+
+
+def test_progress_of_a_streamed_judge_call_reports_elapsed_time_in_this_thread_only(openai_server):
+    from interviewer.chat import progress_of
+
+    openai_server.inject("json_schema_500", times=None)  # JSON mode streams
+    openai_server.set_handler(lambda body: GOOD)
+    model = model_for(openai_server)
+    ticks: list[tuple[float, int]] = []
+    with progress_of(model, lambda s, n: ticks.append((s, n))):
+        model.parse(Q, Grade)
+    assert ticks and all(s >= 0 for s, _ in ticks) and ticks[-1][1] == len(json.dumps(GOOD))
+    before = len(ticks)
+    model.parse(Q, Grade)  # outside the block: no reports
+    assert len(ticks) == before

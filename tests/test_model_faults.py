@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from interviewer.report import export, transcript_json
 from interviewer.scoring import OfflineJudge
 from interviewer.session import SessionError
 from interviewer.store import Store
-from tests.openai_server import default_handler
+from tests.openai_server import default_handler, request_schema
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,7 +83,7 @@ def make_handler(bank, follow_ups=(FOLLOW_UP, SECOND)):
     """
 
     def handler(body: dict):
-        if body.get("stream"):
+        if body.get("stream") and request_schema(body) is None:  # (the judge streams too, in JSON mode)
             # The flat context lists the follow-ups already asked on this question ("none yet" for the first).
             instruction = body.get("messages", [{}])[-1].get("content", "")
             asked = 0 if "already asked on this question (never repeat them): none yet" in instruction else 1
@@ -165,15 +166,11 @@ def test_interviewer_fault_keeps_the_answer_says_so_plainly_and_retry_recovers(
     # No lost turn: the answer is committed, and nothing half-said by the interviewer is.
     assert stored(db, s.id) == [("interviewer", "question", bank.get("regularization").prompt),
                                 ("candidate", "answer", WEAK)]
+    # Nothing half-said reached the candidate: the guard shows a reply only once its question has passed
+    # (a cut stream's partial text stays in `err.partial`, which still holds the private notes).
+    assert shown == []
     if fault == "stream_cut":
-        partial = "".join(shown)
-        assert partial and FOLLOW_UP.startswith(partial) and partial != FOLLOW_UP  # the user saw part of it
-        # What the session streamed never includes the private notes. (The adapter's own `err.partial` does:
-        # it strips only <think> blocks, so nothing may show `partial` to the candidate.)
-        assert "Probe the weights" not in partial and "<notes>" not in partial
-        assert err.value.partial.endswith(partial)
-    else:
-        assert shown == []
+        assert err.value.partial and "Probe the weights" in err.value.partial
     assert s.pending is not None and not s.awaiting_answer
     with pytest.raises(SessionError, match="retry"):
         s.submit("A second answer before the interviewer replied.")
@@ -325,7 +322,10 @@ def test_the_api_key_never_reaches_the_database_exports_transcript_or_logs(
         with pytest.raises(ModelError) as err:
             _say(s, answer)
         messages.append(str(err.value))
-        assert "".join(s.retry()) in (FOLLOW_UP, SECOND)
+        said = "".join(s.retry())
+        # On the second question the fake server's canned follow-up repeats one already asked: the guard
+        # replaces it with that question's scripted probe.
+        assert said in (FOLLOW_UP, SECOND) or said in {p.text for p in bank.get("model-drift").probes}
     assert len(messages) == 3
     _say(s, bank.get("model-drift").reference_answer)
     openai_server.inject("invalid_json", times=None)
@@ -413,3 +413,163 @@ def test_cli_score_with_the_llm_judge(openai_server, tmp_path, bank):
     assert covered and all(i["evidence"] in GOOD_ANSWER for i in covered)
     assert len(openai_server.chat_requests) == 1
     assert KEY not in out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------------- what a real llama.cpp server does
+
+
+def test_json_schema_answered_with_500_falls_back_and_the_judge_still_runs(openai_server, tmp_path, bank):
+    """llama-cpp-python answers a json_schema response_format with HTTP 500 (issue 14): the judge must not
+    silently become the offline estimate; the mode that works is learned once and remembered."""
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("json_schema_500", times=None)
+    app = app_for(openai_server, tmp_path / "500.db", bank)
+    reg, drift = bank.get("regularization"), bank.get("model-drift")
+    s = app.start([reg, drift])
+    _say(s, reg.reference_answer)
+    _say(s, drift.reference_answer)
+    first, second = s.score()
+    for result in (first, second):
+        assert result.judge == "llm" and result.fallback_reason is None and not result.estimate
+        assert result.output_mode == "json_object_schema"
+        assert result.output_fallback.startswith("json_schema: HTTP 500")
+    judge_requests = [r for r in openai_server.chat_requests if "<<ANSWER-" in json.dumps(r)]
+    # json_schema once (500, not retried), then JSON mode with a schema, for both questions
+    assert [(r.get("response_format") or {}).get("type") for r in judge_requests] == [
+        "json_schema", "json_object", "json_object"]
+    assert all("schema" in r["response_format"] for r in judge_requests[1:])
+    # the grammar fixes this question's rubric ids, in order, so a small model cannot invent or skip one
+    fixed = judge_requests[1]["response_format"]["schema"]["properties"]["items"]
+    assert [i["properties"]["id"] for i in fixed["prefixItems"]] == [{"const": i.id} for i in reg.rubric]
+    assert fixed["minItems"] == fixed["maxItems"] == len(reg.rubric)
+    md = export(app.store.get(s.id), "md")
+    assert "Judge: LLM (structured output: json_object_schema; json_schema: HTTP 500" in md
+
+
+def test_a_slow_judge_is_closed_at_its_own_time_limit_not_retried_and_falls_back(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("json_schema_500", times=None)  # JSON mode streams, like on llama.cpp
+    app = app_for(openai_server, tmp_path / "slow.db", bank, INTERVIEWER_JUDGE_TIMEOUT_S="1",
+                  INTERVIEWER_TIMEOUT_S="20", INTERVIEWER_MAX_RETRIES="2")
+    assert app.judge_model.timeout_s == 1 and app.interviewer_model.timeout_s == 20
+    q = bank.get("regularization")
+    s = app.start([q])
+    _say(s, GOOD_ANSWER)
+    openai_server.slow_delta_s = 0.3
+    openai_server.inject("slow", times=None)
+    started = time.monotonic()
+    [result] = s.score()
+    elapsed = time.monotonic() - started
+    assert result.judge == "offline" and "did not finish within 1 seconds" in result.fallback_reason
+    assert "INTERVIEWER_JUDGE_TIMEOUT_S" in result.fallback_reason
+    assert elapsed < 3, elapsed  # one closed attempt; a timeout is never retried
+    deadline = time.monotonic() + 3
+    while openai_server.abandoned < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert openai_server.abandoned == 1  # the server saw the request closed and stopped
+    assert app.store.get(s.id).prompt_tokens > 0  # the abandoned call's tokens count
+
+
+@pytest.mark.parametrize("fault", ["template_junk", "lecture"])
+def test_a_reply_that_breaks_interview_rules_is_replaced_counted_and_explained(openai_server, tmp_path, bank, fault):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / f"{fault}.db", bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    openai_server.inject(fault)
+    shown = _say(s, WEAK)
+    assert shown in {p.text for p in q.probes}  # the scripted probe, and nothing of the model's reply
+    assert "<|im_start|>" not in shown and "L1 regularization" not in shown
+    assert s.guard_replacements == 1
+    notes = s.transcript(include_private=True)[-1]["private_notes"]
+    assert "guard replaced the model's reply" in notes
+    if fault == "template_junk":
+        assert "chat template" in s.model_advice and "template" in notes
+    else:
+        assert s.model_advice == ""
+    assert s.usage.completion_tokens > 0  # the replaced reply's tokens still count
+    assert _say(s, "It shrinks them, I think, and it depends on the data.") == SECOND  # the model goes on
+    assert s.guard_replacements == 1
+
+
+def test_cli_interview_reports_guard_replacements(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("template_junk", times=None)
+    answers = tmp_path / "answers.txt"
+    answers.write_text("\n---\n".join([WEAK, "It depends, I think."]), encoding="utf-8")
+    out = _cli(["interview", "--question", "regularization", "--answers", str(answers), "--json"], openai_server,
+               tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["guard_replacements"] == 2
+    assert "start it with the model's chat template" in out.stderr
+    assert not any("<|im_start|>" in t["text"] for t in data["turns"])
+
+
+def test_eval_counts_fallbacks_and_refuses_to_call_offline_figures_the_llm_judges(openai_server, tmp_path, bank):
+    import yaml
+
+    from interviewer.evaluation import DEV_SET
+    cases = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["cases"][:20]
+    dev = tmp_path / "dev.yaml"
+    dev.write_text(yaml.safe_dump({"cases": cases}), encoding="utf-8")
+    openai_server.inject("500", times=None)
+    out = _cli(["eval", "--judge", "llm", "--dev-set", str(dev)], openai_server, tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert "fallbacks to the offline judge: 20 of 20 cases" in out.stdout
+    assert "REFUSED" in out.stdout and "ordering accuracy" not in out.stdout
+    assert "20 x The model server had an internal error (HTTP 500)" in out.stdout
+
+    openai_server.clear_faults()
+    openai_server.set_handler(make_handler(bank))
+    openai_server.inject("500", times=2)  # a few fallbacks are reported, and the figures still stand
+    out = _cli(["eval", "--judge", "llm", "--dev-set", str(dev), "--json"], openai_server, tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["figures_valid"] is True and 1 <= data["fallbacks"] <= 2 and data["judge"] == "llm"
+
+
+def test_simulate_fails_a_persona_when_the_interviewer_breaks_the_rules_and_prints_the_turn(
+        openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    out = _cli(["simulate", "--question", "regularization", "--personas", "weak"], openai_server, tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("OK   weak"), out.stdout + out.stderr
+    openai_server.inject("lecture", times=None)
+    out = _cli(["simulate", "--question", "regularization", "--personas", "weak"], openai_server, tmp_path)
+    assert out.returncode == 1 and out.stdout.startswith("FAIL weak"), out.stdout + out.stderr
+    assert "the model broke the rules (replaced by the scripted probe): turn 3 (" in out.stdout
+    assert "Regularization is a broad family of techniques." in out.stdout
+
+
+def test_simulate_reports_a_rule_breaking_turn_that_reached_the_candidate(bank, tmp_path):
+    from datetime import datetime, timezone
+
+    from interviewer.simulate import guard_report
+    from interviewer.store import TurnRecord
+
+    app = build_app(settings_for("http://127.0.0.1:9/v1", tmp_path / "v.db"), bank=bank, use_configured_models=False)
+    q = bank.get("regularization")
+    s = app.start([q])
+    praise = "Great answer! What else would you add?"
+    app.store.add_turn(s.id, TurnRecord(seq=0, role="interviewer", kind="follow_up", question_id=q.id, text=praise,
+                                        created_at=datetime.now(timezone.utc), model="some-model"))
+    replaced, violations = guard_report(s)
+    assert replaced == [] and violations == [f"turn 2 (praise or a verdict on the answer): {praise}"]
+
+
+def test_every_interviewer_call_counts_toward_the_budget_truncated_and_failed_ones_too(openai_server, tmp_path, bank):
+    openai_server.set_handler(make_handler(bank))
+    app = app_for(openai_server, tmp_path / "budget.db", bank)
+    q = bank.get("regularization")
+    s = app.start([q])
+    openai_server.inject("length")  # the follow-up is cut off at the length limit
+    shown = _say(s, WEAK)
+    assert shown in {p.text for p in q.probes} and s.guard_replacements == 1
+    assert "cut off at the length limit" in s.transcript(include_private=True)[-1]["private_notes"]
+    after_truncated = s.usage.completion_tokens
+    assert after_truncated > 0
+    openai_server.inject("stream_cut")  # a failed call: the candidate retries, and its tokens still count
+    with pytest.raises(ModelError):
+        _say(s, "It shrinks them, I think, and it depends on the data.")
+    assert s.usage.completion_tokens > after_truncated
+    assert app.store.get(s.id).completion_tokens >= s.usage.completion_tokens - after_truncated
