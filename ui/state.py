@@ -12,6 +12,7 @@ from interviewer.bank import Bank, load_bank
 from interviewer.bootstrap import App, build_app
 from interviewer.config import Settings, load_settings
 from interviewer.errors import BankError, InterviewerError
+from interviewer.search import SearchIndex
 from interviewer.store import Store
 
 # Tests (AppTest) may put fake models here before the first run; the app never does.
@@ -26,6 +27,17 @@ def _bank() -> Bank:
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> Store:
     return Store(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _search_index() -> SearchIndex:
+    return SearchIndex(_bank().questions.values())
+
+
+def search_index() -> SearchIndex:
+    """The bank's search index, built once per process."""
+    bank_or_stop()
+    return _search_index()
 
 
 def bank_or_stop() -> Bank:
@@ -98,3 +110,24 @@ KIND_LABELS = {
     "system_design": "System design",
     "behavioral": "Behavioral",
 }
+
+
+INTERVIEW_PAGE = "app_pages/interview.py"
+
+
+def start_and_open(question_ids: list[str], *, mode: str = "practice", title: str | None = None) -> None:
+    """Start an interview on these questions and go straight to it (no setup page in between)."""
+    app = get_app()
+    user = current_user()
+    plan = [app.bank.get(qid) for qid in question_ids]
+    try:
+        session = app.start(plan, mode=mode, user_id=user, title=title)
+    except InterviewerError as exc:
+        st.error(str(exc))
+        return
+    for k in ("draft", "draft_note", "error", "drill"):
+        st.session_state.pop(k, None)
+    st.session_state.iid = session.id
+    st.session_state.session = session
+    st.session_state.focus_answer = True
+    st.switch_page(INTERVIEW_PAGE, query_params={"iid": session.id})
