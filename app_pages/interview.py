@@ -328,7 +328,6 @@ def render_interview(session: InterviewSession) -> None:
     rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title, the turns
     turns = session.transcript()
     answered = any(t["role"] == "candidate" for t in turns)
-    render_sidebar(session, rec)
     head, actions = st.columns([3, 2])
     head.subheader(rec.title if rec else "Interview")
     q = session.current.question if session.current else None
@@ -343,6 +342,7 @@ def render_interview(session: InterviewSession) -> None:
         render_report(session)
         with st.expander("Transcript"):
             render_turns(session, turns)
+        render_sidebar(session, app.store.get(session.id))  # drawn last: the judge's tokens are counted
         return
 
     reply = read_input(session)
@@ -379,6 +379,7 @@ def render_interview(session: InterviewSession) -> None:
                 render_code_panel(session, app, stream=_stream)
             if practice:
                 render_practice_tools(session)
+    render_sidebar(session, rec)
     if st.session_state.get("voice_out"):
         speak(to_speak(session.id, turns))
 

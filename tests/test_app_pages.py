@@ -230,13 +230,63 @@ def test_design_coverage_chart_draws_every_item_on_integer_steps():
     assert names["mark"]["type"] == "text"  # names above the bars, not cut axis labels
 
 
-def test_settings_page_offline_and_budget():
+def test_settings_page_offline_shows_no_token_budget():
     at = _app()
     at.switch_page("app_pages/settings.py").run()
     assert not at.exception, at.exception
     assert any("Offline" in i.value for i in at.info)
-    at.number_input(key="budget_input").set_value(5000).run()
-    assert at.session_state["budget_tokens"] == 5000
+    assert "budget_input" not in _keys(at.number_input)
+
+
+def _everything_shown(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "info", "success", "error", "warning", "toast", "code", "json"):
+        parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
+    return "\n".join(parts)
+
+
+def test_settings_connects_a_model_for_this_browser_session_only(openai_server, monkeypatch):
+    openai_server.set_handler(lambda body: "Which penalty gives sparse weights?")
+    at = _app()
+    at.switch_page("app_pages/settings.py").run()
+    at.text_input(key="cfg_url").input(openai_server.base_url)
+    at.text_input(key="cfg_model").input("local-model")
+    at.text_input(key="cfg_key").input("sk-SESSION-secret-42")
+    next(b for b in at.button if b.label == "Use for this session").click().run()
+    assert not at.exception, at.exception
+    assert not at.session_state["app"].offline
+    assert "local-model" in "\n".join(s.value for s in at.success)
+    assert "sk-SESSION" not in _everything_shown(at)
+    assert at.text_input(key="cfg_key").value == ""  # not kept in the form either
+    assert at.number_input(key="budget_input")  # with a model, the budget applies
+    assert "SESSION" not in repr(at.session_state["settings"])
+    # a new browser session starts from the defaults again: offline here
+    other = _app()
+    assert other.session_state["app"].offline
+    # the interview now talks to that server
+    at.switch_page("app_pages/interview.py").run()
+    at = _start(at)
+    at.chat_input(key="answer").set_value(WEAK).run()
+    assert "Which penalty gives sparse weights?" in _texts(at)
+    assert openai_server.chat_requests
+    at.switch_page("app_pages/settings.py").run()
+    at.button(key="cfg_reset").click().run()
+    assert at.session_state["app"].offline
+
+
+def test_settings_rejects_a_bad_server_url():
+    at = _app()
+    at.switch_page("app_pages/settings.py").run()
+    at.text_input(key="cfg_url").input("ftp://example")
+    next(b for b in at.button if b.label == "Use for this session").click().run()
+    assert any("base_url" in e.value for e in at.error)
+    assert at.session_state["app"].offline
+
+
+def test_the_offline_banner_links_to_settings():
+    at = _app()
+    links = [p.proto.page for p in at.get("page_link")]
+    assert any("settings" in link for link in links)
 
 
 def test_settings_page_never_shows_the_key(monkeypatch):
