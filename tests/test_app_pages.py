@@ -487,3 +487,30 @@ def test_a_loop_folds_earlier_questions_and_shows_a_loop_clock(bank):
     assert session.progress()[0] == 2
     assert any(e.label.startswith("Earlier in this loop: 1 question") for e in at.expander)
     assert any(session.current.question.prompt in m.value for m in at.markdown)
+
+
+def test_coding_panel_shows_best_and_last_submission_and_restores_the_best(bank):
+    at = _start(_app(), kind="Coding", title="Implement K-Nearest Neighbors from scratch")
+    q = bank.get("knn-from-scratch")
+    key = next(k for k in at.session_state if str(k).startswith("code_") and not str(k).endswith("_report"))
+    at.text_area(key=key).input(q.coding.reference_solution).run()
+    at.button(key="submit_code").click().run()
+    total = len(q.coding.hidden_tests)
+    assert [(m.label, m.value) for m in at.metric] == [("Last submission", f"{total}/{total}"),
+                                                        ("Best submission", f"{total}/{total}")]
+    broken = q.coding.reference_solution + "\n\n" + q.coding.signature.rstrip(":") + ":\n    return []\n"
+    at.text_area(key=key).input(broken).run()
+    at.button(key="submit_code").click().run()
+    last = at.metric[0].value
+    assert last != f"{total}/{total}" and at.metric[1].value == f"{total}/{total}"
+    assert any("scores your **last** submission" in w.value for w in at.warning)
+    at.button(key="restore_best").click().run()
+    assert at.text_area(key=key).value == q.coding.reference_solution
+
+
+def test_only_the_code_editor_is_monospace_without_soft_wrap(bank):
+    at = _start(_app(), kind="Coding", title="Implement K-Nearest Neighbors from scratch")
+    css = next(m.value for m in at.markdown if ".st-key-code_editor textarea" in m.value)
+    assert "white-space: pre" in css and "monospace" in css and "svg" in css
+    app_css = at.markdown[0].value
+    assert ".stTextArea textarea" not in app_css  # other text areas (a refused answer) keep the normal font
