@@ -145,9 +145,9 @@ def render_timer(session: InterviewSession, *, started=None, loop_minutes: int |
 
 def render_practice_tools(session: InterviewSession) -> None:
     st.markdown("**Hints**, from a nudge to a walkthrough")
-    cols = st.columns(3)
-    for col, level in zip(cols, HINT_LEVELS):
-        if col.button(HINT_LABELS[level], key=f"hint_{level}", disabled=session.finished, width="stretch",
+    row = st.container(horizontal=True, wrap=True, key="hint_buttons")  # wraps rather than cutting labels
+    for level in HINT_LEVELS:
+        if row.button(HINT_LABELS[level], key=f"hint_{level}", disabled=session.finished, width="content",
                       help=HINT_HELP[level]):
             session.hint(level)
             st.rerun()

@@ -76,33 +76,62 @@ st.caption(f"{len(rows)} of {len(records)} interview(s) \u00b7 click a row to op
 if not rows:
     st.stop()
 
-table = {"When": [f"{r.created_at:%b %d %H:%M}" for r in rows], "Title": [r.title for r in rows],
-         "Kind": [kind_of(r) for r in rows], "Score": [score_text(r) for r in rows]}
-if "rev_table" not in st.session_state:  # the newest interview is open until another row is clicked
+ids = [r.id for r in rows]
+if st.session_state.get("rev_open") not in ids:  # the newest is open until a row is clicked
+    st.session_state.rev_open = ids[0]
     st.session_state.rev_table = {"selection": {"rows": [0], "columns": []}}
-event = st.dataframe(
-    table, hide_index=True, width="stretch", key="rev_table", on_select="rerun", selection_mode="single-row",
-    height=min(36 * (len(rows) + 1) + 3, 360),
-    column_config={
-        "When": st.column_config.TextColumn("When", width=90),
-        "Title": st.column_config.TextColumn("Title", width="medium"),
-        "Kind": st.column_config.TextColumn("Kind", width=95),
-        "Score": st.column_config.TextColumn("Score", width=75),
-    },
-)
-picked = event.selection.rows if event is not None else []
-if not picked or picked[0] >= len(rows):
-    st.caption("Click a row to open that interview.")
-    st.stop()
-rec = app.store.get(rows[picked[0]].id, user_id=user)
+
+
+def _picked_in_list(i: int) -> None:
+    st.session_state.rev_open = ids[i]
+    st.session_state.rev_table = {"selection": {"rows": [i], "columns": []}}
+    st.session_state._rev_seen = [i]
+
+
+# Two views of the same rows; CSS shows the table on a wide screen and the cards on a phone.
+st.html("""<style>
+@media (max-width: 640px) { .st-key-rev_wide { display: none; } }
+@media (min-width: 641px) { .st-key-rev_cards { display: none; } }
+</style>""")
+with st.container(key="rev_wide"):
+    event = st.dataframe(
+        {"When": [f"{r.created_at:%b %d %H:%M}" for r in rows], "Title": [r.title for r in rows],
+         "Kind": [kind_of(r) for r in rows], "Score": [score_text(r) for r in rows]},
+        hide_index=True, width="stretch", key="rev_table", on_select="rerun",
+        selection_mode="single-row", height=min(36 * (len(rows) + 1) + 3, 360),
+        column_config={
+            "When": st.column_config.TextColumn("When", width=100),
+            "Title": st.column_config.TextColumn("Title", width="large"),
+            "Kind": st.column_config.TextColumn("Kind", width=110),
+            "Score": st.column_config.TextColumn("Score", width=90),
+        },
+    )
+    picked = list(event.selection.rows) if event is not None else []
+    if picked and picked != st.session_state.get("_rev_seen") and picked[0] < len(ids):  # a row was clicked
+        st.session_state.rev_open = ids[picked[0]]
+    st.session_state._rev_seen = picked
+shown_cards = len(rows) if st.session_state.get("rev_all_cards") else 8
+with st.container(key="rev_cards", border=False):
+    for i, r in enumerate(rows[:shown_cards]):
+        is_open = r.id == st.session_state.rev_open
+        with st.container(border=True, horizontal=True, vertical_alignment="center", key=f"rev_card_{i}"):
+            st.markdown(f"**{r.title}**  \n:gray[{r.created_at:%b %d %H:%M} \u00b7 {kind_of(r)}]", width="stretch")
+            st.button(score_text(r), key=f"rev_pick_{i}", on_click=_picked_in_list, args=(i,),
+                      type="primary" if is_open else "secondary", help="Open this interview")
+    if len(rows) > shown_cards and st.button(f"Show all {len(rows)}", key="rev_more"):
+        st.session_state.rev_all_cards = True
+        st.rerun()
+
+rec = app.store.get(st.session_state.rev_open, user_id=user)
 if rec is None:  # deleted in another tab
-    st.session_state.pop("rev_table", None)
+    st.session_state.pop("rev_open", None)
     st.rerun()
 
 st.subheader(rec.title)
 st.caption(f"{rec.created_at:%Y-%m-%d %H:%M} \u00b7 {kind_of(rec)} \u00b7 {rec.mode} \u00b7 "
            + (f"score {rec.overall_score}/100" if rec.overall_score is not None else "unfinished"))
-a1, a2, a3, a4 = st.columns(4)
+actions = st.container(horizontal=True, key="rev_actions")
+a1 = a2 = a3 = a4 = actions
 if rec.status != "scored":
     if a1.button("Resume", type="primary", key="resume", icon=":material/play_arrow:"):
         st.session_state.iid = rec.id
@@ -129,7 +158,7 @@ def confirm_delete(rec) -> None:
             for k in ("iid", "session"):
                 st.session_state.pop(k, None)
             st.query_params.clear()
-        for k in ("rev_table", "confirm_delete"):
+        for k in ("rev_table", "rev_open", "confirm_delete"):
             st.session_state.pop(k, None)
         st.rerun()
     if n.button("Cancel", key="confirm_delete_no"):

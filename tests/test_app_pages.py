@@ -409,6 +409,9 @@ def test_review_rows_open_the_interview_they_show(bank):
     at.run()
     assert at.subheader[0].value == titles[1]
     assert "Report" in [s.value for s in at.subheader]
+    at.button(key="rev_pick_0").click().run()  # a phone's card for the first row
+    assert at.subheader[0].value == titles[0]
+    assert at.button(key="rev_pick_0").label == "unfinished" and at.button(key="rev_pick_1").label.isdigit()
 
 
 def test_review_delete_asks_in_a_dialog_and_cancel_keeps_it(bank):
