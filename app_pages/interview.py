@@ -6,17 +6,29 @@ import itertools
 
 import streamlit as st
 
+from typing import TYPE_CHECKING
+
 from interviewer.errors import InterviewerError, ModelError
-from interviewer.session import HINT_LEVELS, InterviewSession, SessionError
 from interviewer.types import Kind
-from ui.code_panel import render_code_panel
-from ui.report import render_results
-from ui.state import KIND_LABELS, current_user, get_app
+from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
 from ui.voice import speak, to_speak, voice_toggle
 
+if TYPE_CHECKING:
+    from interviewer.bootstrap import App
+    from interviewer.session import InterviewSession
+
+# The setup page needs only the bank: the engine, the database and the model client are loaded when an
+# interview starts or resumes (a faster first paint), and warmed up in the background meanwhile.
+
 user = current_user()
-app = get_app()
-bank = app.bank
+bank = bank_or_stop()
+app: App | None = None  # set by _load_app() once an interview is open or starting
+
+
+def _load_app() -> App:
+    global app
+    app = get_app()
+    return app
 
 
 def _open(session: InterviewSession) -> None:
@@ -29,6 +41,7 @@ def _session() -> InterviewSession | None:
     iid = st.session_state.get("iid") or st.query_params.get("iid")
     if not iid:
         return None
+    _load_app()
     cached = st.session_state.get("session")
     if cached is not None and cached.id == iid:
         return cached
@@ -56,7 +69,7 @@ def render_setup() -> None:
     st.title("Mock interview")
     st.caption("Pick a question, a topic, or a full loop. The interviewer asks, listens and follows up on what "
                "your answer left out; at the end every answer is scored against its rubric.")
-    if app.offline:
+    if is_offline():
         st.info("Offline mode: the interviewer asks the bank's scripted follow-ups and scores are an offline "
                 "estimate. Connect a model for a live interviewer and an LLM judge.",
                 icon=":material/wifi_off:")
@@ -91,7 +104,7 @@ def render_setup() -> None:
     c1, c2 = st.columns([1, 1])
     if c1.button("Start interview", type="primary", key="start"):
         try:
-            plan = app.plan(user_id=user, **plan_kwargs)
+            plan = _load_app().plan(user_id=user, **plan_kwargs)
             session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"), title=title)
         except InterviewerError as exc:
             st.error(str(exc))
@@ -144,6 +157,8 @@ def render_timer(session: InterviewSession, *, started=None, loop_minutes: int |
 
 
 def render_practice_tools(session: InterviewSession) -> None:
+    from interviewer.session import HINT_LEVELS
+
     st.markdown("**Hints**, from a nudge to a walkthrough")
     row = st.container(horizontal=True, wrap=True, key="hint_buttons")  # wraps rather than cutting labels
     for level in HINT_LEVELS:
@@ -185,6 +200,8 @@ def render_turns(session: InterviewSession, turns: list[dict] | None = None) -> 
 def _stream(gen) -> None:
     """Show the interviewer's reply as it streams. The bubble opens with the first token, so an
     empty reply (or an error before any text) never flashes an empty bubble."""
+    from interviewer.session import SessionError
+
     try:
         first = next(gen, None)
     except (ModelError, SessionError) as exc:
@@ -276,6 +293,8 @@ def _submit(session: InterviewSession, text: str):
 
 
 def render_report(session: InterviewSession) -> None:
+    from ui.report import render_results
+
     render_results(app.store.get(session.id), bank, title="Your report", key="r")
 
 
@@ -376,6 +395,8 @@ def render_interview(session: InterviewSession) -> None:
     if side_col is not None:
         with side_col:
             if coding:
+                from ui.code_panel import render_code_panel
+
                 render_code_panel(session, app, stream=_stream)
             if practice:
                 render_practice_tools(session)
@@ -387,5 +408,6 @@ def render_interview(session: InterviewSession) -> None:
 session = _session()
 if session is None:
     render_setup()
+    warm_up()
 else:
     render_interview(session)

@@ -262,7 +262,7 @@ def test_settings_connects_a_model_for_this_browser_session_only(openai_server, 
     assert "SESSION" not in repr(at.session_state["settings"])
     # a new browser session starts from the defaults again: offline here
     other = _app()
-    assert other.session_state["app"].offline
+    assert any("Offline mode" in i.value for i in other.info)
     # the interview now talks to that server
     at.switch_page("app_pages/interview.py").run()
     at = _start(at)
@@ -517,3 +517,12 @@ def test_only_the_code_editor_is_monospace_without_soft_wrap(bank):
     assert "white-space: pre" in css and "monospace" in css and "svg" in css
     app_css = at.markdown[0].value
     assert ".stTextArea textarea" not in app_css  # other text areas (a refused answer) keep the normal font
+
+
+def test_the_setup_page_paints_without_the_database_or_the_engine(monkeypatch):
+    """Cold start: the first page needs the bank only; the store is opened when an interview starts."""
+    at = _app()
+    assert "app" not in at.session_state
+    assert at.button(key="start")
+    at.button(key="start").click().run()
+    assert "app" in at.session_state and at.chat_input(key="answer")
