@@ -526,3 +526,18 @@ def test_the_setup_page_paints_without_the_database_or_the_engine(monkeypatch):
     assert at.button(key="start")
     at.button(key="start").click().run()
     assert "app" in at.session_state and at.chat_input(key="answer")
+
+
+def test_a_loop_report_opens_with_a_summary_table(bank):
+    at = _app()
+    at.radio(key="setup_what").set_value("A full loop").run()
+    at.button(key="start").click().run()
+    at.chat_input(key="answer").set_value(WEAK).run()
+    at.chat_input(key="answer").set_value("skip").run()
+    at.button(key="end_score").click().run()
+    assert not at.exception, at.exception
+    asked = at.session_state["session"].progress()[0]
+    table = at.dataframe[0].value
+    assert list(table.columns)[:5] == ["#", "Question", "Kind", "Score", "Band"] and len(table) == asked
+    assert [m.label for m in at.metric][0] == "Overall"
+
