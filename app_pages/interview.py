@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import streamlit as st
-
-from typing import TYPE_CHECKING
 
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.types import Kind
@@ -101,8 +100,7 @@ def render_setup() -> None:
     mode_label = st.radio("Mode", ["Interview: no feedback until the end", "Practice: hints, live checklist, model answer"],
                           key="setup_mode")
     mode = "interview" if mode_label.startswith("Interview") else "practice"
-    c1, c2 = st.columns([1, 1])
-    if c1.button("Start interview", type="primary", key="start"):
+    if st.button("Start interview", type="primary", key="start"):
         try:
             plan = _load_app().plan(user_id=user, **plan_kwargs)
             session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"), title=title)
