@@ -190,8 +190,7 @@ def _run_design_interview(page, app, *, tag: str) -> None:
     _shot(page, f"{tag}-chat")
     page.get_by_role("button", name="End and score").click()
     page.get_by_text("Your report").wait_for()
-    page.wait_for_timeout(1000)
-    assert page.locator("mark.evidence").count() >= 1  # evidence highlighted in the candidate's words
+    page.locator("mark.evidence").first.wait_for()  # evidence highlighted in the candidate's words
 
 
 def _review_and_export(page, app, tag: str) -> str:
