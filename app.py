@@ -12,7 +12,6 @@ st.markdown(
     """<style>
     mark.evidence { background: #fff1a8; padding: 0 2px; border-radius: 3px; }
     .answer-box { border-left: 3px solid #d0d0d0; padding: 0.4rem 0.8rem; line-height: 1.6; }
-    .stTextArea textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9rem; }
     </style>""",
     unsafe_allow_html=True,
 )

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
-from interviewer.session import HINT_LEVELS, InterviewSession, SessionError
 from interviewer.types import Kind
-from ui.code_panel import render_code_panel
-from ui.report import render_results
-from ui.state import KIND_LABELS, current_user, get_app
+from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
+from ui.voice import speak, to_speak, voice_toggle
+
+if TYPE_CHECKING:
+    from interviewer.bootstrap import App
+    from interviewer.session import InterviewSession
+
+# The setup page needs only the bank: the engine, the database and the model client are loaded when an
+# interview starts or resumes (a faster first paint), and warmed up in the background meanwhile.
 
 user = current_user()
-app = get_app()
-bank = app.bank
+bank = bank_or_stop()
+app: App | None = None  # set by _load_app() once an interview is open or starting
+
+
+def _load_app() -> App:
+    global app
+    app = get_app()
+    return app
 
 
 def _open(session: InterviewSession) -> None:
@@ -27,6 +41,7 @@ def _session() -> InterviewSession | None:
     iid = st.session_state.get("iid") or st.query_params.get("iid")
     if not iid:
         return None
+    _load_app()
     cached = st.session_state.get("session")
     if cached is not None and cached.id == iid:
         return cached
@@ -54,13 +69,11 @@ def render_setup() -> None:
     st.title("Mock interview")
     st.caption("Pick a question, a topic, or a full loop. The interviewer asks, listens and follows up on what "
                "your answer left out; at the end every answer is scored against its rubric.")
-    if app.offline:
+    if is_offline():
         st.info("Offline mode: the interviewer asks the bank's scripted follow-ups and scores are an offline "
-                "estimate. Configure a model in Settings for a live interviewer and an LLM judge.",
+                "estimate. Connect a model for a live interviewer and an LLM judge.",
                 icon=":material/wifi_off:")
-    drill = st.session_state.get("drill")
-    if drill:
-        st.success(f"Drill: {len(drill['questions'])} question(s) that carry \u201c{drill['label']}\u201d.")
+        st.page_link("app_pages/settings.py", label="Connect a model in Settings", icon=":material/settings:")
     what = st.radio("What to practise", ["One question", "Random by kind or topic", "A full loop"],
                     horizontal=True, key="setup_what", index=0)
     plan_kwargs: dict = {}
@@ -88,55 +101,68 @@ def render_setup() -> None:
     mode_label = st.radio("Mode", ["Interview: no feedback until the end", "Practice: hints, live checklist, model answer"],
                           key="setup_mode")
     mode = "interview" if mode_label.startswith("Interview") else "practice"
-    c1, c2 = st.columns([1, 1])
-    if c1.button("Start interview", type="primary", key="start"):
+    if st.button("Start interview", type="primary", key="start"):
         try:
-            plan = app.plan(user_id=user, **plan_kwargs)
+            plan = _load_app().plan(user_id=user, **plan_kwargs)
             session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"), title=title)
         except InterviewerError as exc:
             st.error(str(exc))
             return
         _open(session)
         st.session_state.session = session
-        st.rerun()
-    if drill and c2.button("Start the drill", key="start_drill"):
-        plan = [bank.get(qid) for qid in drill["questions"][:5]]
-        session = app.start(plan, mode="practice", user_id=user, title=f"Drill: {drill['label']}")
-        st.session_state.pop("drill", None)
-        _open(session)
-        st.session_state.session = session
+        st.session_state.focus_answer = True
         st.rerun()
 
 
 # --------------------------------------------------------------------------- the chat
+
+HINT_LABELS = {"direction": "Nudge", "approach": "Approach", "detailed": "Walkthrough"}
+HINT_HELP = {"direction": "Which direction to think in.", "approach": "An approach to follow.",
+             "detailed": "A detailed outline of a good answer."}
 
 def render_sidebar(session: InterviewSession, rec) -> None:
     with st.sidebar:
         asked, total = session.progress()
         st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
         st.progress(asked / total if total else 0.0)
-        render_timer(session)
-        cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else (" \u00b7 tokens only" if not app.offline else "")
-        tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
-        st.caption(f":material/toll: {tokens:,} tokens{cost}" if not app.offline else ":material/toll: offline: no tokens used")
-        budget = app.settings.session_budget_tokens
-        if budget and not app.offline:
-            st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+        loop = app.bank.loops.get(rec.loop_name) if rec and rec.loop_name else None
+        render_timer(session, started=rec.created_at if rec else None, loop_minutes=loop.minutes if loop else None)
+        if app.offline:
+            st.caption(":material/toll: offline: no tokens used")
+        else:
+            tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
+            cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else " \u00b7 tokens only"
+            st.caption(f":material/toll: {tokens:,} tokens{cost}")
+            budget = app.settings.session_budget_tokens
+            if budget:
+                st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+        voice_toggle()
 
 
 @st.fragment(run_every=15)
-def render_timer(session: InterviewSession) -> None:
-    """Time on the current question against its budget: it informs, never blocks."""
+def render_timer(session: InterviewSession, *, started=None, loop_minutes: int | None = None) -> None:
+    """Time on the current question against its budget, and the loop's clock: they inform, never block."""
     t = session.time_status()
     over = " \u2014 over the suggested time, start wrapping up" if t["over"] else ""
     st.caption(f":material/timer: {t['elapsed_min']:.0f} of ~{t['budget_min']} min on this question{over}")
+    if loop_minutes and started is not None and not session.finished:
+        from datetime import datetime, timezone
+
+        elapsed = (datetime.now(timezone.utc) - started).total_seconds() / 60
+        left = loop_minutes - elapsed
+        st.progress(min(1.0, max(0.0, elapsed / loop_minutes)),
+                    text=f":material/schedule: Loop clock: {elapsed:.0f} of {loop_minutes} min"
+                    + (f" \u00b7 {left:.0f} min left" if left >= 0 else f" \u00b7 {-left:.0f} min over"))
 
 
 def render_practice_tools(session: InterviewSession) -> None:
-    st.markdown("**Practice tools**")
-    cols = st.columns(3)
-    for col, level in zip(cols, HINT_LEVELS):
-        if col.button(f"Hint: {level}", key=f"hint_{level}", disabled=session.finished):
+    from interviewer.session import HINT_LEVELS
+
+    st.markdown("**Hints**, from a nudge to a walkthrough")
+    row = st.container(horizontal=True, wrap=True, key="hint_buttons")  # wraps rather than cutting labels
+    for level in HINT_LEVELS:
+        if row.button(HINT_LABELS[level], key=f"hint_{level}", disabled=session.finished, width="content",
+                      help=HINT_HELP[level]):
             session.hint(level)
             st.rerun()
     st.markdown("**Live checklist**")
@@ -149,8 +175,8 @@ def render_practice_tools(session: InterviewSession) -> None:
         st.rerun()
 
 
-def render_turns(session: InterviewSession) -> None:
-    for t in session.transcript():
+def render_turns(session: InterviewSession, turns: list[dict] | None = None) -> None:
+    for t in session.transcript() if turns is None else turns:
         if t["role"] == "interviewer":
             with st.chat_message("assistant", avatar=":material/record_voice_over:"):
                 if t["kind"] == "hint":
@@ -171,9 +197,20 @@ def render_turns(session: InterviewSession) -> None:
 
 
 def _stream(gen) -> None:
+    """Show the interviewer's reply as it streams. The bubble opens with the first token, so an
+    empty reply (or an error before any text) never flashes an empty bubble."""
+    from interviewer.session import SessionError
+
+    try:
+        first = next(gen, None)
+    except (ModelError, SessionError) as exc:
+        st.session_state.error = str(exc)
+        return
+    if first is None:
+        return
     with st.chat_message("assistant", avatar=":material/record_voice_over:"):
         try:
-            st.write_stream(gen)
+            st.write_stream(itertools.chain([first], gen))
             st.session_state.pop("error", None)
         except ModelError as exc:
             st.session_state.error = str(exc)
@@ -227,8 +264,10 @@ def render_draft(session: InterviewSession):
     draft = st.session_state.get("draft")
     if draft is None:
         return None
-    st.markdown(st.session_state.get("draft_note") or "**Your spoken answer, transcribed.** Edit it, then send.")
-    text = st.text_area("Transcript", value=draft, key="draft_text", height=150)
+    refused = st.session_state.get("draft_note")
+    st.markdown(refused or "**Your spoken answer, transcribed.** Edit it, then send.")
+    text = st.text_area("Your answer" if refused else "Your spoken answer", value=draft, key="draft_text",
+                        height=220)
     c1, c2 = st.columns(2)
     if c2.button("Discard", key="discard_draft"):
         for k in ("draft", "draft_note", "error"):
@@ -255,44 +294,82 @@ def _submit(session: InterviewSession, text: str):
 
 
 def render_report(session: InterviewSession) -> None:
+    from ui.report import render_results
+
     render_results(app.store.get(session.id), bank, title="Your report", key="r")
 
 
+def _discard(session: InterviewSession) -> None:
+    """Drop an interview nobody answered (it would only clutter Review), then back to the setup."""
+    app.store.discard_unanswered(user_id=user, interview_id=session.id)
+    _close()
+
+
+def render_actions(session: InterviewSession, *, answered: bool) -> None:
+    if session.status == "scored":
+        if st.button("New interview", key="new_interview", icon=":material/add:"):
+            _close()
+            st.rerun()
+        return
+    if not answered and not session.finished:
+        if st.button("Discard", key="discard", icon=":material/close:",
+                     help="Nothing was answered yet: drop this interview and choose another."):
+            _discard(session)
+            st.rerun()
+        return
+    b1, b2 = st.columns(2)
+    slot = b1.empty()
+    if slot.button("End and score", type="primary", key="end_score"):
+        slot.empty()  # the button goes away at once: this interview is being scored
+        with st.status("Scoring your answers\u2026", expanded=True) as status:
+            def progress(i, n, question):
+                status.write(f"Scoring {i + 1} of {n}: {question.title}")
+            elapsed = st.empty()
+            try:
+                with progress_of(app.judge_model, lambda s, _: elapsed.caption(f"Judging\u2026 {s:.0f} s")):
+                    session.score(on_progress=progress)
+                status.update(label="Scored", state="complete", expanded=False)
+            except InterviewerError as exc:
+                status.update(label="Scoring failed", state="error")
+                st.error(f"{exc} Your transcript is saved; try scoring again.")
+    if b2.button("New interview", key="new_interview", icon=":material/add:"):
+        _close()
+        st.rerun()
+
+
+def _focus_answer_box() -> None:
+    """After Start, the cursor waits in the answer box (not on the page body)."""
+    st.html("""<script>(() => { let n = 0; const t = setInterval(() => {
+        const box = window.parent.document.querySelector('[data-testid=stChatInputTextArea]')
+                 || document.querySelector('[data-testid=stChatInputTextArea]');
+        if (box) { box.focus(); clearInterval(t); } else if (++n > 50) clearInterval(t); }, 100); })();</script>""",
+            unsafe_allow_javascript=True)
+
+
 def render_interview(session: InterviewSession) -> None:
-    rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title
-    render_sidebar(session, rec)
+    rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title, the turns
+    turns = session.transcript()
+    answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
     head.subheader(rec.title if rec else "Interview")
     q = session.current.question if session.current else None
     if q is not None:
-        head.caption(f"{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
+        asked, total = session.progress()
+        where = f"Question {asked} of {total} \u00b7 " if total > 1 else ""
+        head.caption(f"{where}{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
     with actions:
-        if session.status != "scored":
-            slot = st.empty()
-            if slot.button("End and score", type="primary", key="end_score"):
-                slot.empty()  # the button goes away at once: this interview is being scored
-                with st.status("Scoring your answers\u2026", expanded=True) as status:
-                    def progress(i, n, question):
-                        status.write(f"Scoring {i + 1} of {n}: {question.title}")
-                    elapsed = st.empty()
-                    try:
-                        with progress_of(app.judge_model, lambda s, _: elapsed.caption(f"Judging\u2026 {s:.0f} s")):
-                            session.score(on_progress=progress)
-                        status.update(label="Scored", state="complete", expanded=False)
-                    except InterviewerError as exc:
-                        status.update(label="Scoring failed", state="error")
-                        st.error(f"{exc} Your transcript is saved; try scoring again.")
-        if st.button("New interview", key="new_interview"):
-            _close()
-            st.rerun()
+        render_actions(session, answered=answered)
 
     if session.status == "scored":
         render_report(session)
         with st.expander("Transcript"):
-            render_turns(session)
+            render_turns(session, turns)
+        render_sidebar(session, app.store.get(session.id))  # drawn last: the judge's tokens are counted
         return
 
     reply = read_input(session)
+    if st.session_state.pop("focus_answer", False):
+        _focus_answer_box()
     practice = session.mode == "practice"
     coding = q is not None and q.coding is not None
     if coding:
@@ -301,8 +378,16 @@ def render_interview(session: InterviewSession) -> None:
         chat_col, side_col = st.columns([2, 1])
     else:
         chat_col, side_col = st.container(), None
+    # In a loop, earlier questions fold away: the current question sits at the top, level with its
+    # editor and tools, instead of thousands of pixels below them.
+    current_from = max((i for i, t in enumerate(turns) if t["kind"] == "question"), default=0)
+    earlier, now = turns[:current_from], turns[current_from:]
     with chat_col:
-        render_turns(session)
+        if earlier:
+            n = sum(1 for t in earlier if t["kind"] == "question")
+            with st.expander(f"Earlier in this loop: {n} question(s)", icon=":material/history:"):
+                render_turns(session, earlier)
+        render_turns(session, now)
         reply = render_draft(session) or reply
         if reply is not None:
             _stream(reply)
@@ -313,13 +398,19 @@ def render_interview(session: InterviewSession) -> None:
     if side_col is not None:
         with side_col:
             if coding:
+                from ui.code_panel import render_code_panel
+
                 render_code_panel(session, app, stream=_stream)
             if practice:
                 render_practice_tools(session)
+    render_sidebar(session, rec)
+    if st.session_state.get("voice_out"):
+        speak(to_speak(session.id, turns))
 
 
 session = _session()
 if session is None:
     render_setup()
+    warm_up()
 else:
     render_interview(session)

@@ -1,4 +1,4 @@
-"""Progress: score over time by kind, and the rubric items missed most often, each with a drill."""
+"""Progress: score over time by kind, and the rubric items missed most often, each a one-click drill."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.state import KIND_LABELS, current_user, get_app
+from ui.charts import time_axis
+from ui.state import KIND_LABELS, current_user, get_app, start_and_open
 
 user = current_user()
 app = get_app()
@@ -21,15 +22,17 @@ if not results:
     st.stop()
 
 frame = pd.DataFrame([{"when": pd.Timestamp(r["created_at"]), "kind": KIND_LABELS.get(r.get("kind", ""), "Other"),
-                       "score": r["score"]} for r in results])
+                       "score": r["score"], "question": r.get("title", r["question_id"])} for r in results])
 st.subheader("Score over time")
 chart = (
     alt.Chart(frame)
-    .mark_line(point=alt.OverlayMarkDef(size=60))
-    .encode(x=alt.X("when:T", title="date", axis=alt.Axis(format="%b %d", tickCount=6)),
-            y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title="score"),
-            color=alt.Color("kind:N", title=None), tooltip=["when:T", "kind:N", "score:Q"])
-    .properties(height=300)
+    .mark_line(point=alt.OverlayMarkDef(size=70))
+    .encode(x=alt.X("when:T", title=None, axis=time_axis(frame["when"])),
+            y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title="score",
+                    axis=alt.Axis(values=[0, 25, 50, 75, 100])),
+            color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal")),
+            tooltip=[alt.Tooltip("when:T", format="%b %d %H:%M"), "kind:N", "question:N", "score:Q"])
+    .properties(height=280)
 )
 st.altair_chart(chart, width="stretch")
 c = st.columns(len(KIND_LABELS))
@@ -38,7 +41,18 @@ for col, (kind, label) in zip(c, KIND_LABELS.items()):
     col.metric(label, f"{sum(scores) / len(scores):.0f}" if scores else "\u2014",
                help=f"average of {len(scores)} answer(s)")
 
+
+def drill_questions(label: str, missed_in: set[str]) -> list[str]:
+    """Questions whose rubric carries `label`: ones not practised yet first, then the ones it was missed in."""
+    key = label.strip().lower()
+    carriers = [q.id for q in bank.questions.values() if any(i.label.strip().lower() == key for i in q.rubric)]
+    fresh = [q for q in carriers if q not in missed_in]
+    return (fresh + sorted(q for q in missed_in if q in bank.questions))[:3]
+
+
 st.subheader("Most often missed")
+st.caption("Practice this starts a practice interview straight away on questions that test the item, "
+           "new ones first.")
 missed: Counter = Counter()
 carriers: dict[str, set[str]] = defaultdict(set)
 for r in results:
@@ -49,11 +63,11 @@ for r in results:
 if not missed:
     st.success("Nothing missed so far.")
 for i, (label, count) in enumerate(missed.most_common(10)):
-    left, right = st.columns([4, 1])
-    qids = sorted(q for q in carriers[label] if q in bank.questions)
-    left.markdown(f"**{label}** \u2014 missed {count} time(s) \u00b7 {', '.join(bank.get(q).title for q in qids[:2])}")
-    if right.button("Practice this", key=f"drill_{i}", disabled=not qids):
-        st.session_state.drill = {"label": label, "questions": qids}
-        for k in ("iid", "session"):
-            st.session_state.pop(k, None)
-        st.switch_page("app_pages/interview.py")
+    qids = drill_questions(label, carriers[label])
+    with st.container(border=True):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        titles = ", ".join(bank.get(q).title for q in sorted(carriers[label]) if q in bank.questions)
+        left.markdown(f"**{label}** \u2014 missed {count} time(s)  \n:gray[{titles}]")
+        if right.button("Practice this", key=f"drill_{i}", disabled=not qids, type="primary",
+                        icon=":material/fitness_center:", width="stretch"):
+            start_and_open(qids, mode="practice", title=f"Drill: {label}")

@@ -162,6 +162,11 @@ class CodeRunRecord(BaseModel):
     sandboxed: bool = True
     error: str | None = None
 
+# An interview the candidate said something in (an answer or a code submission).
+_ANSWERED = (
+    select(turns.c.id).where((turns.c.interview_id == interviews.c.id) & (turns.c.role == "candidate")).exists()
+)
+
 
 class TurnRecord(BaseModel):
     seq: int
@@ -415,6 +420,29 @@ class Store:
             conn.execute(delete(interviews).where(interviews.c.id == interview_id))
         return True
 
+    @_plain_db_errors
+    def discard_unanswered(self, *, user_id: str, interview_id: str | None = None) -> int:
+        """Delete this user's interviews that hold no candidate turn (or just `interview_id`, if it holds none).
+
+        Returns how many were deleted. An interview with any answer is never touched.
+        """
+        cond = (interviews.c.user_id == user_id) & ~_ANSWERED
+        if interview_id is not None:
+            cond = cond & (interviews.c.id == interview_id)
+        with self.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(select(interviews.c.id).where(cond)).all()]
+            if ids:
+                conn.execute(delete(turns).where(turns.c.interview_id.in_(ids)))
+                conn.execute(delete(results).where(results.c.interview_id.in_(ids)))
+                conn.execute(delete(interviews).where(interviews.c.id.in_(ids)))
+        return len(ids)
+
+    @_plain_db_errors
+    def count_unanswered(self, *, user_id: str) -> int:
+        q = select(func.count()).select_from(interviews).where((interviews.c.user_id == user_id) & ~_ANSWERED)
+        with self.engine.begin() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
     # ------------------------------------------------------------------ reads
     @_plain_db_errors
     def get(self, interview_id: str, *, user_id: str | None = None) -> InterviewRecord | None:
@@ -447,12 +475,16 @@ class Store:
         return InterviewRecord(**data)
 
     @_plain_db_errors
-    def list(self, *, user_id: str | None = None, status: str | None = None, limit: int = 500) -> list[InterviewRecord]:
+    def list(self, *, user_id: str | None = None, status: str | None = None, limit: int = 500,
+             answered_only: bool = False) -> list[InterviewRecord]:
+        """Interviews, newest first; with `answered_only`, those holding at least one candidate turn."""
         q = select(interviews).order_by(interviews.c.created_at.desc()).limit(limit)
         if user_id is not None:
             q = q.where(interviews.c.user_id == user_id)
         if status is not None:
             q = q.where(interviews.c.status == status)
+        if answered_only:
+            q = q.where(_ANSWERED)
         with self.engine.begin() as conn:
             return [self._record(r) for r in conn.execute(q).mappings().all()]
 

@@ -190,8 +190,7 @@ def _run_design_interview(page, app, *, tag: str) -> None:
     _shot(page, f"{tag}-chat")
     page.get_by_role("button", name="End and score").click()
     page.get_by_text("Your report").wait_for()
-    page.wait_for_timeout(1000)
-    assert page.locator("mark.evidence").count() >= 1  # evidence highlighted in the candidate's words
+    page.locator("mark.evidence").first.wait_for()  # evidence highlighted in the candidate's words
 
 
 def _review_and_export(page, app, tag: str) -> str:
@@ -264,7 +263,7 @@ def test_coding_interview_end_to_end(browser, offline_app):
     page.get_by_text(re.compile(r"Example tests: (\d+) of \1 passed")).wait_for()
     page.get_by_role("button", name="Submit (hidden tests)").click()
     page.get_by_text(re.compile(r"Hidden tests: (\d+) of \1 passed")).wait_for()
-    assert page.get_by_text("bubblewrap sandbox", exact=False).count() >= 1
+    page.get_by_text("bubblewrap sandbox", exact=False).first.wait_for()
     _shot(page, "coding-ran")
     page.get_by_role("button", name="End and score").click()
     page.get_by_text("Your report").wait_for()
@@ -305,4 +304,152 @@ def test_code_editor_indents_with_the_keyboard(browser, offline_app):
     editor.press("Tab")  # released: focus moves on, the text is unchanged
     assert editor.input_value().endswith("pass")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") != "Your solution (Python)"
+    page.context.close()
+
+
+# --------------------------------------------------------------------------- issue 16: screenshots at both sizes
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _view(page, locator, name: str) -> Path:
+    """Scroll `locator` into view and save what the viewport shows (Streamlit scrolls inside its main block,
+    so a full-page shot would only hold the top)."""
+    locator.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def _in_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
+def test_a_loop_reaches_its_coding_question_with_the_editor_beside_it(browser, offline_app):
+    page = _page(browser)
+    page.goto(offline_app.url)
+    page.get_by_text("A full loop", exact=True).click()
+    page.locator("div[data-testid=stSelectbox]").filter(has_text="Loop").wait_for()
+    page.wait_for_timeout(500)
+    _choose(page, 0, "New-grad ML screen, 40 min")
+    page.get_by_role("button", name="Start interview").click()
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    assert page.get_by_text("Loop clock").count() == 1
+    editor = page.get_by_role("textbox", name="Your solution (Python)")
+    for _ in range(6):
+        if editor.count():
+            break
+        _answer(page, "skip")
+    editor.wait_for()
+    _settle(page)
+    assert page.get_by_text("Earlier in this loop").count() == 1
+    assert _in_viewport(page, editor), "the editor sits level with the coding question"
+    assert page.get_by_text(re.compile(r"^Question \d of \d · Coding")).count() == 1
+    _view(page, editor, "loop-coding-question")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(800)
+    _view(page, page.get_by_test_id("stChatMessage").last, "loop-coding-question")
+    page.context.close()
+
+
+def test_the_coding_panel_after_a_submit(browser, offline_app):
+    q = load_bank().get("knn-from-scratch")
+    page = _page(browser)
+    _start_question(page, offline_app.url, "Coding", "Implement K-Nearest Neighbors from scratch (medium)")
+    editor = page.get_by_role("textbox", name="Your solution (Python)")
+    editor.fill(q.coding.reference_solution)
+    editor.press("Control+Enter")
+    page.get_by_role("button", name="Submit (hidden tests)").click()
+    page.get_by_text(re.compile(r"Hidden tests: (\d+) of \1 passed")).wait_for()
+    page.get_by_text("Best submission").wait_for()
+    wrap = page.evaluate("getComputedStyle(document.querySelector('.st-key-code_editor textarea')).whiteSpace")
+    assert wrap == "pre"  # no soft wrap
+    chat_font = page.evaluate("getComputedStyle(document.querySelector('[data-testid=stChatInputTextArea]')).fontFamily")
+    assert "monospace" not in chat_font
+    _view(page, page.get_by_text("Best submission"), "coding-after-submit")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(800)
+    _view(page, page.get_by_text("Best submission"), "coding-after-submit")
+    page.context.close()
+
+
+def test_practice_with_hints(browser, offline_app):
+    page = _page(browser)
+    _start_question(page, offline_app.url, "Technical", "What is regularization and why is it important? (medium)",
+                    practice=True)
+    page.wait_for_timeout(800)
+    assert page.evaluate("document.activeElement.getAttribute('data-testid')") == "stChatInputTextArea"
+    for label in ("Nudge", "Approach", "Walkthrough"):  # whole labels, not "Hint: …"
+        button = page.get_by_role("button", name=label, exact=True)
+        assert button.evaluate("b => [b, ...b.querySelectorAll('*')].every(e => e.scrollWidth <= e.clientWidth + 1)"), label
+    page.get_by_role("button", name="Nudge", exact=True).click()
+    page.get_by_test_id("stAlertContentInfo").first.wait_for()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("   ")
+    box.press("Enter")
+    page.get_by_text("Your answer is empty").wait_for()
+    _answer(page, "Regularization adds a penalty on the weights to the loss to reduce overfitting.")
+    _view(page, page.get_by_text("Live checklist"), "practice-hints")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(800)
+    _view(page, page.get_by_role("button", name="Nudge", exact=True), "practice-hints")
+    page.context.close()
+
+
+def test_design_report_chart_and_review_at_both_sizes(browser, offline_app):
+    page = _page(browser)
+    _run_design_interview(page, offline_app, tag="issue16")
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.wait_for()
+    _view(page, chart, "design-report-chart")
+    assert page.get_by_test_id("stMetric").filter(has_text="Overall").count() == 0  # one question: one score
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(1500)
+    _view(page, chart, "design-report-chart")
+    page.goto(f"{offline_app.url}/review")
+    page.get_by_role("button", name="Export Markdown").wait_for()
+    page.wait_for_timeout(800)
+    assert not page.get_by_test_id("stDataFrame").is_visible()  # a phone gets cards: date, title, kind, score
+    card = page.locator(".st-key-rev_card_0")
+    assert "Design a Recommendation System" in card.inner_text() and "System design" in card.inner_text()
+    assert re.search(r"\b\d{1,3}\b", card.get_by_role("button").inner_text())
+    _view(page, page.locator(".st-key-rev_cards"), "review")
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    assert _in_viewport(page, dialog.get_by_role("button", name="Yes, delete"))
+    _view(page, dialog, "review-delete")
+    dialog.get_by_role("button", name="Cancel").click()
+    page.set_viewport_size(DESKTOP)
+    page.wait_for_timeout(800)
+    assert page.get_by_test_id("stDataFrame").is_visible() and not page.locator(".st-key-rev_cards").is_visible()
+    _view(page, page.get_by_test_id("stDataFrame"), "review")
+    page.context.close()
+
+
+def test_question_bank_search_for_knn_and_practise_it(browser, offline_app):
+    page = _page(browser)
+    page.goto(f"{offline_app.url}/question_bank")
+    search = page.get_by_role("textbox", name="Search")
+    search.fill("knn")
+    search.press("Enter")
+    first = page.get_by_test_id("stExpander").first
+    page.get_by_text("Implement K-Nearest Neighbors from scratch").first.wait_for()
+    page.wait_for_timeout(500)
+    assert "K-Nearest Neighbors" in first.inner_text()
+    _view(page, search, "bank-search-knn")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(800)
+    _view(page, search, "bank-search-knn")
+    page.set_viewport_size(DESKTOP)
+    first.get_by_text("Implement K-Nearest Neighbors from scratch").click()
+    page.get_by_role("button", name="Practise this").first.click()
+    page.get_by_role("textbox", name="Your solution (Python)").wait_for()
+    assert "iid=" in page.url
+    assert page.get_by_role("button", name="Start interview").count() == 0
     page.context.close()

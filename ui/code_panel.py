@@ -10,6 +10,8 @@ from interviewer.bootstrap import App
 from interviewer.errors import InterviewerError
 from interviewer.grading import RunReport
 from interviewer.session import InterviewSession
+from interviewer.session import SessionError
+from ui.editor_style import code_editor_css
 
 EDITOR_KEYS = (Path(__file__).resolve().parent / "editor.js").read_text(encoding="utf-8")
 
@@ -26,7 +28,9 @@ def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
     key = f"code_{session.id}_{q.id}"
     if key not in st.session_state:
         st.session_state[key] = session.current.code or spec.starter_code
-    code = st.text_area("Your solution (Python)", key=key, height=340, label_visibility="collapsed")
+    st.markdown(code_editor_css(), unsafe_allow_html=True)
+    with st.container(key="code_editor"):  # line numbers, no soft wrap (ui/editor_style.py)
+        code = st.text_area("Your solution (Python)", key=key, height=340, label_visibility="collapsed")
     st.caption("Tab indents, Shift+Tab dedents, Enter keeps the indentation; Esc then Tab leaves the editor.")
     st.html(f"<script>{EDITOR_KEYS}</script>", unsafe_allow_javascript=True)
     problem = app.runner.problem()
@@ -47,10 +51,47 @@ def render_code_panel(session: InterviewSession, app: App, *, stream) -> None:
         except InterviewerError as exc:
             st.session_state.error = str(exc)
         st.rerun()
+    render_submissions(session, key)
     shown = st.session_state.get(f"{key}_report")
     if shown:
         which, report = shown
         _render_report(which, report)
+
+
+def submissions(turns: list[dict], question_id: str) -> list[dict]:
+    """This question's submissions (runs of the hidden tests), oldest first: code, passed, total."""
+    return [{"code": t["text"], **t["run"]} for t in turns
+            if t["kind"] == "code" and t["question_id"] == question_id and t.get("run") and t["run"]["hidden"]]
+
+
+def best_and_last(subs: list[dict]) -> tuple[dict | None, dict | None]:
+    """The best submission (most hidden tests passed; the later one on a tie) and the last one."""
+    if not subs:
+        return None, None
+    best = max(reversed(subs), key=lambda s: s["passed"] / s["total"] if s["total"] else 0.0)
+    return best, subs[-1]
+
+
+def render_submissions(session: InterviewSession, key: str) -> None:
+    """Best and last submission side by side, and which one the report scores."""
+    best, last = best_and_last(submissions(session.transcript(), session.current.question.id))
+    if last is None:
+        return
+    with st.container(border=True, key="submissions"):
+        c1, c2 = st.columns(2)
+        c1.metric("Last submission", f"{last['passed']}/{last['total']}", help="hidden tests passed")
+        c2.metric("Best submission", f"{best['passed']}/{best['total']}", help="hidden tests passed")
+        if best is not last and best["passed"] * last["total"] > last["passed"] * best["total"]:
+            st.warning("The report scores your **last** submission, which passes fewer tests than your best. "
+                       "Put the best back in the editor and submit it again to count it.", icon=":material/info:")
+
+            def restore() -> None:
+                st.session_state[key] = best["code"]
+
+            st.button("Put the best back in the editor", key="restore_best", on_click=restore,
+                      icon=":material/undo:")
+        else:
+            st.caption("The report scores your last submission: it is also your best.")
 
 
 def _render_report(which: str, report: RunReport) -> None:

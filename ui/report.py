@@ -11,7 +11,6 @@ from interviewer.bank import Bank
 from interviewer.types import Score
 
 BAND_COLOURS = {"zero": "red", "weak": "orange", "partial": "blue", "strong": "green"}
-DEPTH_VALUE = {"missing": 0, "named": 1, "explained": 2}
 
 
 def highlight(answer: str, spans: list[tuple[int, int, str]]) -> str:
@@ -100,20 +99,10 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
         st.caption(" \u00b7 ".join(facts))
 
     if score.design:
-        st.markdown("**Design coverage** (0 missing, 1 named, 2 explained)")
-        import altair as alt  # imported here: only design reports need charts (keeps cold start fast)
-        import pandas as pd
+        st.markdown("**Design coverage**: each part missing, named, or explained")
+        from ui.charts import design_coverage_chart  # altair only when a design report is drawn (cold start)
 
-        frame = pd.DataFrame({"item": [d.label for d in score.design],
-                              "coverage": [DEPTH_VALUE[d.depth] for d in score.design],
-                              "depth": [d.depth for d in score.design]})
-        chart = alt.Chart(frame).mark_bar().encode(
-            x=alt.X("coverage:Q", scale=alt.Scale(domain=[0, 2]), axis=alt.Axis(tickCount=3, title=None)),
-            y=alt.Y("item:N", sort=None, axis=alt.Axis(title=None, labelLimit=220)),
-            color=alt.Color("depth:N", scale=alt.Scale(domain=["missing", "named", "explained"],
-                                                       range=["#d9d9d9", "#f2b84b", "#2e8b57"])),
-            tooltip=["item", "depth"],
-        ).properties(height=max(220, 26 * len(score.design)))
+        chart = design_coverage_chart(score.design)
         st.altair_chart(chart, width="stretch")
 
     st.markdown("**Feedback**")
@@ -125,8 +114,31 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
 def render_results(rec, bank: Bank, *, title: str, key: str) -> None:
     """A scored interview's overall score and every question's report."""
     st.subheader(title)
-    if rec.overall_score is not None:
-        st.metric("Overall", f"{rec.overall_score}/100")
+    if len(rec.results) > 1:  # one question: its own score below is the whole story (no second metric)
+        if rec.overall_score is not None:
+            st.metric("Overall", f"{rec.overall_score}/100")
+        render_summary(rec, bank)
     for i, result in enumerate(rec.results):
         with st.container(border=True):
             render_score(score_from_result(result), bank, key=f"{key}{i}")
+
+
+def render_summary(rec, bank: Bank) -> None:
+    """A loop's report at a glance: one row per question with its kind, score and band."""
+    from ui.state import KIND_LABELS
+
+    rows = []
+    for n, r in enumerate(rec.results, start=1):
+        title = r.get("title") or (bank.get(r["question_id"]).title if r["question_id"] in bank.questions
+                                   else r["question_id"])
+        extra = ""
+        full = r.get("full") or {}
+        if full.get("tests"):
+            t = full["tests"]
+            extra = f"tests {t['passed']}/{t['total']}" if t.get("submitted") else "no submission"
+        rows.append({"#": n, "Question": title, "Kind": KIND_LABELS.get(r.get("kind", ""), ""),
+                     "Score": r["score"], "Band": r["band"], "Note": extra})
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={"#": st.column_config.NumberColumn(width=40),
+                                "Score": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%d",
+                                                                         width=110)})

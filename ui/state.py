@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+import threading
+from typing import TYPE_CHECKING
+
 from interviewer.bank import Bank, load_bank
-from interviewer.bootstrap import App, build_app
 from interviewer.config import Settings, load_settings
 from interviewer.errors import BankError, InterviewerError
-from interviewer.store import Store
+from interviewer.search import SearchIndex
+
+if TYPE_CHECKING:  # imported when first needed: the setup page paints without them
+    from interviewer.bootstrap import App
+    from interviewer.store import Store
 
 # Tests (AppTest) may put fake models here before the first run; the app never does.
 MODEL_OVERRIDE_KEY = "_model_override"
@@ -25,7 +31,54 @@ def _bank() -> Bank:
 
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> Store:
+    from interviewer.store import Store
+
     return Store(url)
+
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Import the engine, the database layer and the model client in a background thread, once per
+    process, after the first page is drawn: by the time Start is clicked they are loaded."""
+    global _warmed
+    with _warm_lock:
+        if _warmed:
+            return
+        _warmed = True
+
+    def work() -> None:
+        try:
+            import interviewer.bootstrap  # noqa: F401 - session, scoring, store, sqlalchemy
+            import interviewer.llm  # noqa: F401 - openai
+            import ui.code_panel  # noqa: F401 - the sandbox runner
+            import ui.report  # noqa: F401
+        except Exception:  # noqa: BLE001 - a warm-up only: the real import reports any problem
+            pass
+
+    threading.Thread(target=work, name="interviewer-warm-up", daemon=True).start()
+
+
+def is_offline() -> bool:
+    """True when this browser session has no model (without building the app to find out)."""
+    if "app" in st.session_state:
+        return st.session_state.app.offline
+    if st.session_state.get(MODEL_OVERRIDE_KEY) is not None:
+        return False
+    return settings_or_stop().offline
+
+
+@st.cache_resource(show_spinner=False)
+def _search_index() -> SearchIndex:
+    return SearchIndex(_bank().questions.values())
+
+
+def search_index() -> SearchIndex:
+    """The bank's search index, built once per process."""
+    bank_or_stop()
+    return _search_index()
 
 
 def bank_or_stop() -> Bank:
@@ -72,6 +125,8 @@ def get_app() -> App:
     settings = settings_or_stop()
     bank = bank_or_stop()
     if "app" not in st.session_state:
+        from interviewer.bootstrap import build_app
+
         try:
             store = _store(settings.db_url)
         except InterviewerError as exc:
@@ -98,3 +153,24 @@ KIND_LABELS = {
     "system_design": "System design",
     "behavioral": "Behavioral",
 }
+
+
+INTERVIEW_PAGE = "app_pages/interview.py"
+
+
+def start_and_open(question_ids: list[str], *, mode: str = "practice", title: str | None = None) -> None:
+    """Start an interview on these questions and go straight to it (no setup page in between)."""
+    app = get_app()
+    user = current_user()
+    plan = [app.bank.get(qid) for qid in question_ids]
+    try:
+        session = app.start(plan, mode=mode, user_id=user, title=title)
+    except InterviewerError as exc:
+        st.error(str(exc))
+        return
+    for k in ("draft", "draft_note", "error", "drill"):
+        st.session_state.pop(k, None)
+    st.session_state.iid = session.id
+    st.session_state.session = session
+    st.session_state.focus_answer = True
+    st.switch_page(INTERVIEW_PAGE, query_params={"iid": session.id})
