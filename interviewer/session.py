@@ -121,6 +121,14 @@ class QuestionState:
     last_at: float | None = None  # when the last turn on this question happened
     code: str | None = None  # the latest code the candidate ran or submitted
     code_results: dict | None = None  # {"passed", "total", "hidden", "failed": [names]} of the latest run
+    best_submission: dict | None = None  # the hidden-test run that passed the most (the later one on a tie)
+
+    def record_run(self, code: str, results: dict) -> None:
+        self.code, self.code_results = code, results
+        if results.get("hidden") and results.get("total"):
+            best = self.best_submission
+            if best is None or results["passed"] * best["total"] >= best["passed"] * results["total"]:
+                self.best_submission = results
 
     @property
     def declined(self) -> bool:
@@ -305,8 +313,7 @@ class InterviewSession:
             elif kind == "answer":
                 self._record_answer(st, t.text, judge=None)
             elif kind == "code":
-                st.code = t.text
-                st.code_results = t.code_run.model_dump() if t.code_run else _parse_code_meta(t.probe_item)
+                st.record_run(t.text, t.code_run.model_dump() if t.code_run else (_parse_code_meta(t.probe_item) or {}))
             if kind in ("question", "probe", "challenge", "clarify", "answer", "code", "hint"):
                 last_role = t.role
             self.usage = self.usage + Usage(prompt_tokens=t.prompt_tokens, completion_tokens=t.completion_tokens)
@@ -495,7 +502,7 @@ class InterviewSession:
                                sandboxed=report.isolation.sandboxed, error=report.error)
         changed = code != st.code
         self._save(role="candidate", kind="code", question=st.question, text=code, code_run=record)
-        st.code, st.code_results = code, record.model_dump()
+        st.record_run(code, record.model_dump())
         if not changed or code.strip() == st.question.coding.starter_code.strip():
             return CodeRun(report, iter(()))
         action = self._code_follow_up(st)
@@ -771,8 +778,8 @@ class InterviewSession:
                 on_progress(i, len(self.states), q)
             text, contexts = st.answer_text()
             result = self.judge.score(q, text, shown=st.shown(), contexts=contexts, clarified=tuple(st.clarified))
-            if q.coding is not None:
-                result = combine_with_tests(result, st.code_results)
+            if q.coding is not None:  # the best submission counts
+                result = combine_with_tests(result, st.best_submission or st.code_results)
             result = result.model_copy(update={"assisted": st.assisted()})
             usage = getattr(self.judge, "last_usage", None)
             if usage is not None:

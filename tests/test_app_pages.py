@@ -516,9 +516,12 @@ def test_coding_panel_shows_best_and_last_submission_and_restores_the_best(bank)
     at.button(key="submit_code").click().run()
     last = at.metric[0].value
     assert last != f"{total}/{total}" and at.metric[1].value == f"{total}/{total}"
-    assert any("scores your **last** submission" in w.value for w in at.warning)
+    assert any("scores your **best** submission" in w.value for w in at.info)
     at.button(key="restore_best").click().run()
     assert at.text_area(key=key).value == q.coding.reference_solution
+    at.button(key="end_score").click().run()
+    result = at.session_state["session"].store.get(at.session_state["session"].id).results[0]
+    assert result["tests"]["passed"] == total  # the best submission counts
 
 
 def test_only_the_code_editor_is_monospace_without_soft_wrap(bank):

@@ -82,8 +82,8 @@ def render_submissions(session: InterviewSession, key: str) -> None:
         c1.metric("Last submission", f"{last['passed']}/{last['total']}", help="hidden tests passed")
         c2.metric("Best submission", f"{best['passed']}/{best['total']}", help="hidden tests passed")
         if best is not last and best["passed"] * last["total"] > last["passed"] * best["total"]:
-            st.warning("The report scores your **last** submission, which passes fewer tests than your best. "
-                       "Put the best back in the editor and submit it again to count it.", icon=":material/info:")
+            st.info("The report scores your **best** submission; your last one passes fewer hidden tests.",
+                    icon=":material/info:")
 
             def restore() -> None:
                 st.session_state[key] = best["code"]
@@ -91,7 +91,7 @@ def render_submissions(session: InterviewSession, key: str) -> None:
             st.button("Put the best back in the editor", key="restore_best", on_click=restore,
                       icon=":material/undo:")
         else:
-            st.caption("The report scores your last submission: it is also your best.")
+            st.caption("The report scores your best submission: here it is also your last.")
 
 
 def _render_report(which: str, report: RunReport) -> None:
