@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test venv dev-venv system-deps llama-server clean
+.PHONY: run test lint venv dev-venv system-deps llama-server clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ system-deps:
 llama-server: dev-venv
 	bash scripts/install-llama-server.sh $(PY)
 
-test: dev-venv system-deps llama-server
+lint: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy interviewer
+
+test: dev-venv system-deps llama-server lint
 	INTERVIEWER_REQUIRE_LLAMA=1 $(PY) -m pytest
 
 clean:

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from interviewer import scoring, session as session_mod, store as store_mod  # noqa: E402
+from interviewer import scoring  # noqa: E402
+from interviewer import session as session_mod
+from interviewer import store as store_mod
 from interviewer.bank import load_bank  # noqa: E402
 from interviewer.bootstrap import build_app  # noqa: E402
 from interviewer.config import load_settings  # noqa: E402
@@ -119,7 +121,7 @@ def run_interview(bank, plan, turns: int, db_dir: Path):
     for i in range(turns):
         before_model = clock.spent
         start = time.perf_counter()
-        reply = "".join(s.submit(ANSWERS[i % len(ANSWERS)]))
+        "".join(s.submit(ANSWERS[i % len(ANSWERS)]))
         took = time.perf_counter() - start
         times.append(took - (clock.spent - before_model))
         kinds.append("finish" if s.finished else ("question" if len(s.states) > asked else "follow_up"))

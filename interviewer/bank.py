@@ -13,10 +13,10 @@ bank are collected before `BankError` is raised, so one run shows them all.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
 from typing import TypeVar
 

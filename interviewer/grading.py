@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .errors import InterviewerError
-from .sandbox import Isolation, Sandbox, SandboxLimits, SandboxRun
+from .sandbox import Isolation, Sandbox, SandboxRun
 from .types import CodeTest, CodingSpec, literal_value, parse_call
 
 __all__ = ["CodeRunner", "CodeSyntaxError", "RunReport", "TestResult", "check_imports", "report_json",

@@ -46,7 +46,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
-from typing import Literal
 
 from pydantic import BaseModel, Field
 

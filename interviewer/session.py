@@ -14,19 +14,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
-
 from enum import Enum
+from typing import Literal
 
 from . import policy
 from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
+from .grading import CodeRunner, RunReport
 from .guard import GuardContext, GuardResult, guard_stream
 from .policy import Move, QuestionView, classify_input
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
-from .grading import CodeRunner, RunReport
 from .scoring.verdicts import short
 from .store import CodeRunRecord, InterviewRecord, Store, TurnRecord
 from .types import Kind, Question, Score
@@ -136,7 +135,9 @@ class QuestionState:
 
     def answer_text(self) -> tuple[str, tuple[tuple[str, int, int], ...]]:
         """The answers joined, and the spans that reply to a probe (item id, start, end)."""
-        parts, contexts, pos = [], [], 0
+        parts: list[str] = []
+        contexts: list[tuple[str, int, int]] = []
+        pos = 0
         for text, item in zip(self.answers, self.contexts):
             if parts:
                 pos += 2
@@ -335,6 +336,12 @@ class InterviewSession:
     def current(self) -> QuestionState | None:
         return self.states[-1] if self.states else None
 
+    def _cur(self) -> QuestionState:
+        """The current question's state (an interview always has one once started)."""
+        if not self.states:
+            raise SessionError("This interview has no question yet.")
+        return self.states[-1]
+
     @property
     def phase(self) -> Phase:
         if self.status == "scored":
@@ -374,7 +381,7 @@ class InterviewSession:
 
     def time_status(self) -> dict:
         """Elapsed and budgeted minutes for the current question (informs, never blocks); frozen once over."""
-        st = self.current
+        st = self._cur()
         if st is None:
             return {"elapsed_min": 0.0, "budget_min": 0, "over": False}
         end = (st.last_at or st.asked_at) if self.finished else self.clock()
@@ -395,7 +402,7 @@ class InterviewSession:
         """Practice mode: the current question's checklist, ticked as items are covered."""
         if self.mode != "practice":
             raise SessionError("The live rubric is only shown in practice mode.")
-        st = self.current
+        st = self._cur()
         if st is None:
             return []
         covered = {i.id: i for i in st.coverage.items} if st.coverage else {}
@@ -468,7 +475,7 @@ class InterviewSession:
             raise SessionError(
                 f"Your answer is {len(answer):,} characters; the limit is {MAX_ANSWER_CHARS:,}. Shorten it and send again."
             )
-        st = self.current
+        st = self._cur()
         self._save(role="candidate", kind="answer", question=st.question, text=answer)
         self._record_answer(st, answer, judge=self._coverage_judge())
         self.pending = self._decide()
@@ -489,7 +496,7 @@ class InterviewSession:
             raise SessionError("This interview is over: start a new one or review it.")
         if self.pending is not None:
             raise SessionError("The interviewer still owes a reply to your last answer: retry it first.")
-        st = self.current
+        st = self._cur()
         if st.question.coding is None:
             raise SessionError("This question has no code to run.")
         if not code.strip():
@@ -553,7 +560,7 @@ class InterviewSession:
 
     def view(self) -> QuestionView:
         """The policy's view of the current question."""
-        st = self.current
+        st = self._cur()
         cov = st.coverage
         covered = frozenset(i.id for i in cov.items if i.covered) if cov else frozenset()
         wrong = tuple(m.id for m in cov.misconceptions if m.covered) if cov else ()
@@ -570,7 +577,7 @@ class InterviewSession:
         )
 
     def _decide(self) -> Action:
-        st = self.current
+        st = self._cur()
         q = st.question
         is_last = len(self.states) >= len(self.plan)
         move = policy.next_move(q, self.view(), mode=self.mode, is_last=is_last,
@@ -607,6 +614,8 @@ class InterviewSession:
 
     def _deliver(self) -> Iterator[str]:
         action = self.pending
+        if action is None:
+            return
         if action.kind == "question":
             text = self._ask_question(action.question, action.preface)
             self.pending = None
@@ -620,7 +629,7 @@ class InterviewSession:
             yield action.preface
             return
         # A follow-up: phrased by the model when there is one (probes and challenges), else scripted.
-        st = self.current
+        st = self._cur()
         if self.model is None or action.scripted_only:
             text = action.probe_text
             notes = None
@@ -662,7 +671,7 @@ class InterviewSession:
                 yield tail
 
         context = GuardContext.for_question(
-            action.question, mode=self.mode, fallback=action.probe_text, answers=self.current.answers,
+            action.question, mode=self.mode, fallback=action.probe_text, answers=self._cur().answers,
             earlier=[t.text for t in self.store.get(self.id).turns if t.role == "interviewer"])
         try:
             yield from guard_stream(visible(), context=context, result=result)
@@ -700,7 +709,7 @@ class InterviewSession:
         candidate's last answer, and the follow-up to phrase. Older turns are summarised as the list of
         follow-ups already asked, so prompt size does not grow with the interview."""
         q = action.question
-        st = self.current
+        st = self._cur()
         rubric = "\n".join(f"- {i.label}" for i in q.scorable_items)
         system = render("interviewer_system", mode=self.mode, kind=q.kind.value, title=q.title,
                         question=q.prompt, rubric=rubric)
@@ -714,7 +723,7 @@ class InterviewSession:
         if action.target:
             label, when = action.target, action.target
         else:
-            target = q.item(action.probe_item)
+            target = q.item(action.probe_item or "")
             label, when = target.label, target.covered_when
         asked = ", ".join(self._probe_label(q, p) for p in st.probes_asked + st.challenged) or "none yet"
         msgs.append(Message(role="system", content=render(
@@ -737,7 +746,7 @@ class InterviewSession:
             raise SessionError(f"Unknown hint level {level!r}.")
         if self.finished:
             raise SessionError("This interview is over: start a new one or review it.")
-        st = self.current
+        st = self._cur()
         text = getattr(st.question.hints, level)
         st.hints.append(level)
         self._save(role="interviewer", kind="hint", question=st.question, text=f"Hint ({level}): {text}",
@@ -748,7 +757,7 @@ class InterviewSession:
         """Practice mode, after an attempt: the reference answer (recorded; later copies of it earn nothing)."""
         if self.mode != "practice":
             raise SessionError("The model answer is only shown in practice mode, after the interview in interview mode.")
-        st = self.current
+        st = self._cur()
         if not st.answers:
             raise SessionError("Try an answer first: the model answer is shown after an attempt.")
         st.revealed = True

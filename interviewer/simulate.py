@@ -159,7 +159,7 @@ def run_persona(session: InterviewSession, persona: str, *, max_turns: int = 60)
     n = 0
     while not session.finished and n < max_turns:
         n += 1
-        q = session.current.question
+        q = session._cur().question
         k = turn_in_q.get(q.id, 0)
         turn_in_q[q.id] = k + 1
         answer = answer_fn(q, last_text, k)

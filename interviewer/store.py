@@ -17,20 +17,38 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON, Boolean, Column, bindparam, cast, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, delete,
-    func, insert, inspect, select, text, update,
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
 )
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-CONNECT_TIMEOUT_S = 3  # a server that accepts and never answers: one plain sentence well within 10 s
-STATEMENT_TIMEOUT_S = 5
-
 from . import errors
 from .errors import InterviewerError
+
+CONNECT_TIMEOUT_S = 3  # a server that accepts and never answers: one plain sentence well within 10 s
+STATEMENT_TIMEOUT_S = 5
 
 metadata = MetaData()
 

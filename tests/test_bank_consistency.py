@@ -7,10 +7,9 @@ when they are negated or paired with another item's concept.
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import os
 import re
+from itertools import combinations
 
 import pytest
 

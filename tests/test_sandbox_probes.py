@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from interviewer.bootstrap import build_runner

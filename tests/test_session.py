@@ -16,7 +16,7 @@ from interviewer.bootstrap import build_app
 from interviewer.config import load_settings
 from interviewer.errors import ModelError
 from interviewer.fake import FunctionModel, ScriptedModel
-from interviewer.session import InterviewSession, NotesFilter, SessionError, build_plan, is_decline
+from interviewer.session import NotesFilter, SessionError, build_plan, is_decline
 from interviewer.simulate import PERSONAS, run_persona
 from interviewer.store import Store
 

@@ -10,7 +10,6 @@ from interviewer.bootstrap import App
 from interviewer.errors import InterviewerError
 from interviewer.grading import RunReport
 from interviewer.session import InterviewSession
-from interviewer.session import SessionError
 from ui.editor_style import code_editor_css
 
 EDITOR_KEYS = (Path(__file__).resolve().parent / "editor.js").read_text(encoding="utf-8")

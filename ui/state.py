@@ -6,10 +6,10 @@ Per browser session (st.session_state): the model clients and the open interview
 
 from __future__ import annotations
 
-import streamlit as st
-
 import threading
 from typing import TYPE_CHECKING
+
+import streamlit as st
 
 from interviewer.bank import Bank, load_bank
 from interviewer.config import Settings, load_settings

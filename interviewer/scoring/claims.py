@@ -18,11 +18,12 @@ clause of one sentence, related rather than listed. Four rules make that precise
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..text import _TOKEN_RE, NEGATIONS, STOPWORDS, Analysed, _fold, compile_phrase, stem
+from ..text import NEGATIONS, STOPWORDS, Analysed, _fold, compile_phrase, stem
 from ..types import Question, RubricItem, parse_claim
 
 WINDOW_TOKENS = 20  # a claim's concepts lie within this many tokens
@@ -53,7 +54,7 @@ areas idea ideas term terms notion notions worth noting note point points tradeo
 # Refutation frames: the words after them (in the same clause) are named to be rejected.
 _FRAME_STEMS = frozenset(stem(w) for w in """
 myth myths mistake mistakes misconception misconceptions fallacy fallacies wrong wrongly false falsely
-incorrect incorrectly untrue naive naively mistaken mistakenly misleading tempting misbelief erroneous
+incorrect incorrectly untrue naively mistaken mistakenly misleading tempting misbelief erroneous
 erroneously unlike contrary
 """.split())
 _FRAME_PHRASES = [compile_phrase(p) for p in (
@@ -63,6 +64,7 @@ _FRAME_PHRASES = [compile_phrase(p) for p in (
     "used to think", "one might think", "you might think", "might assume", "common belief", "widely believed",
 )]
 # A short clause right after a claim that rejects it: "; it does not", "- but that's wrong".
+_FALSITY = frozenset(stem(w) for w in "false wrong untrue incorrect myth".split())
 _REJECT_STEMS = frozenset(stem(w) for w in "not no never false wrong untrue incorrect myth".split()) | NEGATIONS
 _REJECT_MAX_TOKENS = 7
 _CONTRAST = frozenset(stem(w) for w in "unlike contrary".split())
@@ -160,7 +162,7 @@ def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, .
     end = start - 1
     for k, part in enumerate(parts):
         if k == 0:
-            pos = [start]
+            pos: Sequence[int] = [start]
         else:
             pos = range(end + 1, min(end + 7, len(toks)))
         found = None
@@ -239,7 +241,7 @@ class AnswerIndex:
             if w0.endswith("*"):
                 starts = self.prefix_starts(w0[:-1])
             else:
-                starts = self.a.index.get(w0, ())
+                starts = self.a.index.get(w0, [])
             for start in starts:
                 end = _match_at(self.a, self.raw, start, parts)
                 if end is not None and self.cl.of_token[start] == self.cl.of_token[end]:
@@ -282,7 +284,7 @@ def question_claims(q: Question) -> QuestionClaims:
     if hit is not None and hit[0] is q:
         return hit[1]
     by_item = {}
-    subjects = []
+    subjects: list = []
     claims_of_subject: dict = {}
     vocab: set[str] = set()
     for item in q.rubric:
@@ -335,7 +337,7 @@ def _adjacent_relation(a: Analysed, x: tuple[int, int], y: tuple[int, int]) -> b
 
 
 def _negated(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
-    covered = set()
+    covered: set[int] = set()
     for f, la in matches:
         covered.update(range(f, la + 1))
     clause = ix.cl.of_token[matches[0][0]]
@@ -406,8 +408,10 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
             stems = [a.tokens[j].stem for j in range(f, min(la, f + _REJECT_MAX_TOKENS - 1) + 1)]
             for n in range(len(stems), 0, -1):
                 head = stems[:n]
-                if (n == la - f + 1 or n <= 4) and set(head) & _REJECT_STEMS and all(
-                        x in _REJECT_FILLER or x in _REJECT_STEMS for x in head):
+                whole = n == la - f + 1
+                if not (whole or (n <= 4 and set(head) & _FALSITY)):
+                    continue  # "but doesn't direct it anywhere" is a claim of its own, not a rejection
+                if set(head) & _REJECT_STEMS and all(x in _REJECT_FILLER or x in _REJECT_STEMS for x in head):
                     return True
     return False
 

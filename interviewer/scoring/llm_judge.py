@@ -9,6 +9,7 @@ and one sentence supports at most two items. Asserted misconceptions deduct as o
 from __future__ import annotations
 
 import secrets
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -199,7 +200,7 @@ class LLMJudge:
         misconceptions: list[ItemVerdict] = []
         keyword_list = "keyword_list" in ins.flags
         for item in question.rubric:
-            base = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
+            base: dict[str, Any] = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
             reason = (by_id[item.id].reason or "").strip()[:200] or None
             if item.kind == "star" and star_derived:
                 items.append(ItemVerdict(**base, covered=False))
@@ -217,7 +218,7 @@ class LLMJudge:
                     credit=-item.weight * self.policy.misconception_factor if ok else 0.0, note=note,
                     reason=reason))
                 continue
-            depth = "missing"
+            depth: Literal["missing", "named", "explained"] = "missing"
             if ok:
                 depth = "explained"
                 if item.kind in ("component", "consideration") and a.sentences[sentences[0]].n_words < EXPLAINED_MIN_WORDS:

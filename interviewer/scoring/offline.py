@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..text import Analysed, analyse, content_stems, stem, stopword_ratio
 from ..types import Flag, ItemVerdict, Kind, Question, RubricItem, Score
@@ -254,7 +255,7 @@ class OfflineJudge:
     def _verdict(self, q: Question, item: RubricItem, ins: Inspected, hits: list[Hit], sentence: int | None,
                  candidates: list[int] | None, filler: set[int], keyword_list: bool) -> ItemVerdict:
         a = ins.a
-        base = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
+        base: dict[str, Any] = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
         if sentence is not None:
             hit = next(h for h in hits if h.sentence == sentence and h.asserted)
             s = a.sentences[sentence]
@@ -286,7 +287,7 @@ class OfflineJudge:
 
     def _misconception(self, item: RubricItem, ins: Inspected, hits: list[Hit]) -> ItemVerdict:
         a = ins.a
-        base = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
+        base: dict[str, Any] = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
         asserted = [h for h in hits if h.asserted]
         if not asserted:
             reason = "named only to be rejected" if hits else "not asserted"

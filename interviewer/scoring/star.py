@@ -7,6 +7,7 @@ STAR breakdown can never disagree.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from ..text import Analysed, find_any
 from ..types import Question, StarAnalysis, StarPart
@@ -101,7 +102,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
             ev, s0, s1 = _span(a, m.sentence)
             parts[part] = StarPart(present=True, evidence=ev, start=s0, end=s1)
     task, result = parts["task"], parts["result"]
-    if result.present and task.present and result.start <= task.start:
+    if result.present and task.present and (result.start or 0) <= (task.start or 0):
         # A result is what came of the actions: a "result" word inside the task ("my task was to improve
         # it") is not one.
         parts["result"] = result = StarPart(present=False)
@@ -113,6 +114,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
     text = a.text
     i_count = len(_I_RE.findall(text))
     we_count = len(_WE_RE.findall(text))
+    ownership: Literal["first_person", "team", "mixed", "unclear"]
     if i_count == 0 and we_count == 0:
         ownership = "unclear"
     elif i_count >= 2 * max(1, we_count) or (we_count == 0 and i_count > 0):
@@ -122,7 +124,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
     else:
         ownership = "mixed"
     words = a.n_words
-    band = "too_short" if words < 100 else ("too_long" if words > 380 else "ok")
+    band: Literal["too_short", "ok", "too_long"] = "too_short" if words < 100 else ("too_long" if words > 380 else "ok")
     lowered = text.lower()
     principles = [name for name, marks in PRINCIPLE_MARKERS.items() if sum(m in lowered for m in marks) >= 2]
     if q is not None and q.behavioral is not None:

@@ -14,6 +14,7 @@ from ..types import (
     DesignCoverage,
     Flag,
     ItemVerdict,
+    JudgeName,
     Kind,
     Question,
     Score,
@@ -87,7 +88,7 @@ def compute_score(q: Question, items: list[ItemVerdict], misconceptions: list[It
 
 
 def finish(q: Question, text: str, items: list[ItemVerdict], misconceptions: list[ItemVerdict],
-           flags: list[Flag], a: Analysed, *, judge: str, model: str | None = None,
+           flags: list[Flag], a: Analysed, *, judge: JudgeName, model: str | None = None,
            fallback_reason: str | None = None, policy: ScoringPolicy = POLICY,
            clarified: tuple[str, ...] = ()) -> Score:
     star = analyse_star(q, a) if q.kind is Kind.behavioral else None
