@@ -112,6 +112,8 @@ def _judge(name: str):
             "use --judge offline."
         )
     _, judge_model = build_models(settings)
+    if judge_model is None:
+        raise InterviewerError("No judge model could be built from the settings; use --judge offline.")
     return LLMJudge(judge_model)
 
 

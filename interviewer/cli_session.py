@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from .bank import Bank
 from .bootstrap import build_app
@@ -56,7 +57,8 @@ def read_answers(path: str) -> list[str]:
     from .cli import read_text_file
 
     text = read_text_file(path, "answers file")
-    parts, cur = [], []
+    parts: list[str] = []
+    cur: list[str] = []
     for line in text.splitlines():
         if line.strip() == "---":
             parts.append("\n".join(cur).strip())
@@ -140,9 +142,9 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
 
 
 def _loops(bank: Bank, args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for loop in bank.loops.values():
-        slots = []
+        slots: list[str] = []
         for s in loop.slots:
             slots.append(s.question or " / ".join(x for x in (s.kind.value if s.kind else None, s.topic) if x))
         rows.append({"name": loop.name, "title": loop.title, "description": loop.description,

@@ -411,7 +411,7 @@ class InterviewSession:
                 for i in st.question.scorable_items]
 
     # ------------------------------------------------------------------ turns
-    def _save(self, *, role: str, kind: str, question: Question, text: str, probe_item: str | None = None,
+    def _save(self, *, role: Literal["interviewer", "candidate"], kind: str, question: Question, text: str, probe_item: str | None = None,
               notes: str | None = None, usage: Usage | None = None, code_run: CodeRunRecord | None = None) -> None:
         cost = None
         if usage is not None and self.cost_fn is not None:
@@ -660,7 +660,9 @@ class InterviewSession:
         (text, private notes, usage); every call's tokens count, failed ones included."""
         flt = NotesFilter()
         result = GuardResult()
-        raw = self.model.stream_text(self._interviewer_messages(action), max_tokens=FOLLOW_UP_MAX_TOKENS)
+        model = self.model
+        assert model is not None  # only called with a model
+        raw = model.stream_text(self._interviewer_messages(action), max_tokens=FOLLOW_UP_MAX_TOKENS)
         close = getattr(raw, "close", lambda: None)  # closing the model's stream stops the server generating
 
         def visible() -> Iterator[str]:
@@ -690,7 +692,7 @@ class InterviewSession:
         if result.replaced:
             notes = (notes or "") + f"\n{GUARD_MARK} ({result.reason}): {result.original[:300]!r}]"
             self.model_advice = result.advice or self.model_advice
-        return result.text, notes, self.model.last_usage or Usage()
+        return result.text, notes, model.last_usage or Usage()
 
     def _count_failed_call(self) -> None:
         usage = getattr(self.model, "last_usage", None)

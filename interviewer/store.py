@@ -7,6 +7,7 @@ migrations, applied in order and recorded in `schema_version`.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
@@ -507,7 +508,7 @@ class Store:
             return [self._record(r) for r in conn.execute(q).mappings().all()]
 
     @_plain_db_errors
-    def results_for_user(self, user_id: str) -> list[dict]:
+    def results_for_user(self, user_id: str) -> "builtins.list[dict]":
         """Every scored question of a user: the Score data plus `interview_id` and `created_at`, oldest first."""
         q = (select(results.c.data, results.c.created_at, results.c.interview_id)
              .join(interviews, interviews.c.id == results.c.interview_id)
@@ -522,7 +523,7 @@ class Store:
             return out
 
     @_plain_db_errors
-    def recent_question_ids(self, user_id: str, limit: int = 50) -> list[str]:
+    def recent_question_ids(self, user_id: str, limit: int = 50) -> "builtins.list[str]":
         """Question ids this user was asked, most recent first (for 'not seen recently')."""
         q = (select(turns.c.question_id, func.max(turns.c.created_at).label("last"))
              .join(interviews, interviews.c.id == turns.c.interview_id)
