@@ -18,8 +18,8 @@ clause of one sentence, related rather than listed. Four rules make that precise
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
