@@ -31,7 +31,7 @@ NEGATION_BEFORE = 3  # a negation this close before a concept negates it
 
 # Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
 _CLAUSE_RE = re.compile(
-    r"[;\u2014]|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
+    r"[;\u2014]|(?<=[A-Za-z])\s[-\u2013]\s(?=[A-Za-z])|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
     r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
     r"rather than|as opposed to|contrary to|versus|vs)\b)",
     re.I,
@@ -467,6 +467,8 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
         hi = max(la for _, la in chosen)
         if hi - lo + 1 > WINDOW_TOKENS or (lo, hi) in seen:
             continue
+        if any(_between(o, m1, m) for m in chosen[1:] for o in occ[0] if o != m1):
+            continue  # a nearer mention of the same subject takes this concept (and is tried on its own)
         if not _related(a, chosen):
             continue
         if subject_occ is None:
@@ -504,6 +506,11 @@ def _takes(ix: AnswerIndex, claims, m: tuple[int, int]) -> bool:
             if any(_overlaps(m, o) for o in ix.concept_occurrences(concept)):
                 return True
     return False
+
+
+def _between(o: tuple[int, int], x: tuple[int, int], y: tuple[int, int]) -> bool:
+    lo, hi = (x, y) if x[0] <= y[0] else (y, x)
+    return lo[1] < o[0] and o[1] < hi[0]
 
 
 def _distance(x: tuple[int, int], y: tuple[int, int]) -> int:
