@@ -21,25 +21,39 @@ if not results:
     st.info("No scored answers yet. Finish an interview with \u201cEnd and score\u201d to see your progress here.")
     st.stop()
 
-frame = pd.DataFrame([{"when": pd.Timestamp(r["created_at"]), "kind": KIND_LABELS.get(r.get("kind", ""), "Other"),
-                       "score": r["score"], "question": r.get("title", r["question_id"])} for r in results])
-st.subheader("Score over time")
-chart = (
-    alt.Chart(frame)
-    .mark_line(point=alt.OverlayMarkDef(size=70))
-    .encode(x=alt.X("when:T", title=None, axis=time_axis(frame["when"])),
-            y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title="score",
-                    axis=alt.Axis(values=[0, 25, 50, 75, 100])),
-            color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal")),
-            tooltip=[alt.Tooltip("when:T", format="%b %d %H:%M"), "kind:N", "question:N", "score:Q"])
-    .properties(height=280)
-)
-st.altair_chart(chart, width="stretch")
-c = st.columns(len(KIND_LABELS))
-for col, (kind, label) in zip(c, KIND_LABELS.items()):
-    scores = [r["score"] for r in results if r.get("kind") == kind]
-    col.metric(label, f"{sum(scores) / len(scores):.0f}" if scores else "\u2014",
-               help=f"average of {len(scores)} answer(s)")
+assisted = [r for r in results if r.get("assisted")]  # hints or the model answer were used: shown apart
+results = [r for r in results if not r.get("assisted")]
+if not results:
+    st.info("Every scored answer so far used hints or the model answer, so there is no unassisted trend yet.")
+else:
+    frame = pd.DataFrame([{"when": pd.Timestamp(r["created_at"]), "kind": KIND_LABELS.get(r.get("kind", ""), "Other"),
+                           "score": r["score"], "question": r.get("title", r["question_id"])} for r in results])
+if results:
+    st.subheader("Score over time")
+    st.caption("Unassisted answers only: answers given after a hint or the model answer are listed below.")
+if results:
+    chart = (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=70))
+        .encode(x=alt.X("when:T", title=None, axis=time_axis(frame["when"])),
+                y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title="score",
+                        axis=alt.Axis(values=[0, 25, 50, 75, 100])),
+                color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal")),
+                tooltip=[alt.Tooltip("when:T", format="%b %d %H:%M"), "kind:N", "question:N", "score:Q"])
+        .properties(height=280)
+    )
+    st.altair_chart(chart, width="stretch")
+    c = st.columns(len(KIND_LABELS))
+    for col, (kind, label) in zip(c, KIND_LABELS.items()):
+        scores = [r["score"] for r in results if r.get("kind") == kind]
+        col.metric(label, f"{sum(scores) / len(scores):.0f}" if scores else "\u2014",
+                   help=f"average of {len(scores)} answer(s)")
+if assisted:
+    with st.expander(f"Assisted answers ({len(assisted)}): hints or the model answer were used", icon=":material/lightbulb:"):
+        st.dataframe(pd.DataFrame([{"when": pd.Timestamp(r["created_at"]), "question": r.get("title", r["question_id"]),
+                                    "score": r["score"], "help used": ", ".join(r["assisted"])} for r in assisted]),
+                     hide_index=True, width="stretch")
+results = results + assisted  # the misses below count every answer
 
 
 def drill_questions(label: str, missed_in: set[str]) -> list[str]:

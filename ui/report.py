@@ -8,6 +8,7 @@ import html
 import streamlit as st
 
 from interviewer.bank import Bank
+from interviewer.report import md_text
 from interviewer.types import Score
 
 BAND_COLOURS = {"zero": "red", "weak": "orange", "partial": "blue", "strong": "green"}
@@ -52,6 +53,10 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
             st.caption(score.fallback_reason)
         if score.flags:
             st.markdown("Flags: " + " ".join(f":red-badge[{f.replace('_', ' ')}]" for f in score.flags))
+        if score.assisted:
+            st.markdown(":violet-badge[Assisted] " + ", ".join(a.replace("hint:", "hint: ").replace("_", " ")
+                                                               for a in score.assisted)
+                        + " — kept apart from your Progress trend")
     if score.tests is not None:
         t = score.tests
         if t["submitted"]:
@@ -62,16 +67,18 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
     st.markdown("**Checklist**")
     for item in score.items:
         mark = ":material/check_circle:" if item.covered else ":material/radio_button_unchecked:"
-        depth = " (named, not explained)" if item.depth == "named" else ""
+        depth = " (named, not explained)" if item.depth == "named" and not item.covered else ""
         line = f"{mark} **{item.label}**{depth}"
         if item.evidence:
-            line += f"  \n\u2003\u201c_{item.evidence.strip()}_\u201d"
+            line += f"  \n\u2003\u201c_{md_text(item.evidence, inline=True)}_\u201d"
         elif item.note:
-            line += f"  \n\u2003_{item.note}_"
+            line += f"  \n\u2003_{md_text(item.note, inline=True)}_"
+        if item.reason:
+            line += f"  \n\u2003:gray[{md_text(item.reason, inline=True)}]"
         st.markdown(line)
     for m in score.misconceptions:
         if m.covered:
-            st.markdown(f":material/error: **{m.label}**  \n\u2003\u201c_{(m.evidence or '').strip()}_\u201d")
+            st.markdown(f":material/error: **{m.label}**  \n\u2003\u201c_{md_text(m.evidence or '', inline=True)}_\u201d")
 
     if score.answer.strip():
         spans = [(i.mark_start if i.mark_start is not None else i.start,
