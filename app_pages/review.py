@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from interviewer.report import export
+from interviewer.report import MOVE_WORDS, export, md_text
 from ui.report import render_results
 from ui.state import KIND_LABELS, current_user, get_app
 
@@ -181,4 +181,9 @@ for t in rec.turns:
         if t.kind == "code":
             st.code(t.text, language="python")
         else:
-            st.markdown(t.text)
+            if t.role == "interviewer" and t.kind not in ("question",):
+                what = MOVE_WORDS.get(t.kind, t.kind.replace("_", " "))
+                target = f" \u00b7 {t.probe_item.replace('-', ' ')}" if t.probe_item and t.kind in (
+                    "probe", "follow_up", "challenge") else ""
+                st.caption(f"Interviewer {what}{target}")
+            st.markdown(md_text(t.text) if t.role == "candidate" else t.text)
