@@ -7,7 +7,7 @@ What the process sees (bubblewrap, `bwrap`, Debian's `bubblewrap`, the tool Flat
 - a new mount namespace whose root is an empty read-only tmpfs holding only, read-only, the Python
   executable, its standard library, the system's shared-library directories, and the packages a
   question allows (numpy, from the app's own environment, under /opt/sandbox-site); plus a private
-  size-capped tmpfs at /tmp (its cwd and HOME), a minimal /dev and its own /proc. Not the project,
+  size-capped tmpfs at /tmp (its cwd and HOME), a minimal read-only /dev and its own /proc. Not the project,
   HOME, the database, `.streamlit`, /etc, /run, /var or the host's /tmp;
 - new PID, network (loopback only, down), IPC, UTS and (where possible) cgroup namespaces: no
   other process, no TCP/UDP, no host Unix sockets (their paths are not mounted, and abstract sockets
@@ -46,7 +46,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -284,8 +283,8 @@ class Sandbox:
         for name in packages:
             for src in _package_dirs(name):
                 ro_bind(src, f"{SITE}/{os.path.basename(src)}")
-        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.tmpfs_bytes),
-                 "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--perms", "01777",
+                 "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
         if seccomp_fd is not None:
             argv += ["--seccomp", str(seccomp_fd)]
         return argv
