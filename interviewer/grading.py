@@ -343,7 +343,8 @@ def _grade(selected, records: dict, run: SandboxRun, budget: float, test_timeout
 def _grade_one(test: CodeTest, hidden: bool, rec: dict, test_timeout: float) -> TestResult:
     status = rec.get("status")
     if status == "timeout":
-        return TestResult(name=test.name, status="timeout", hidden=hidden, message=f"timed out (limit {test_timeout:g} s)")
+        return TestResult(name=test.name, status="timeout", hidden=hidden,
+                          message=f"timed out (limit {test_timeout:g} s)")
     if status == "error":
         exc = str(rec.get("exc_type") or "Exception")[:80]
         mro = rec.get("exc_mro") if isinstance(rec.get("exc_mro"), list) else []
