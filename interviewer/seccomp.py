@@ -3,9 +3,10 @@
 A deny list on top of the namespaces: system calls candidate code never needs and that widen the
 kernel's attack surface (new namespaces, mounts, ptrace, keyrings, BPF, perf, io_uring, module and
 kexec loading, TIOCSTI; memfd_create, whose memory RLIMIT_AS would not count) fail with EPERM;
-`clone3` fails with ENOSYS so the C library falls back to `clone`, whose namespace flags are checked. Another architecture than the one the filter was written
-for, and the x32 ABI, are refused outright. Only x86-64 is covered: elsewhere `program()` returns None
-and the run's report says seccomp is not active.
+`clone3` fails with ENOSYS so the C library falls back to `clone`, whose namespace flags are checked.
+Another architecture than the one the filter was written for, and the x32 ABI, are refused outright.
+Only x86-64 is covered: elsewhere `program()` returns None and the run's report says seccomp is not
+active.
 """
 
 from __future__ import annotations
