@@ -397,3 +397,16 @@ def test_session_runs_the_code_and_stores_a_typed_record(tmp_path):
     assert resumed.current.code_results["passed"] == len(q.coding.hidden_tests)
     assert resumed.current.code == q.coding.reference_solution
     app.store.engine.dispose()
+
+
+def test_every_kind_of_literal_argument_reaches_the_function_intact():
+    spec = _spec(function_name="echo", signature="echo(*values) -> tuple", starter_code="def echo(*v):\n    pass\n",
+                 reference_solution="def echo(*v, **k):\n    return [repr(x) for x in v] + sorted(k)\n",
+                 visible_tests=[CodeTest(
+                     name="literals", call="echo(set(), {1, 2}, 1e999, -1e999, (1+2j), b'x', 'caf\\u00e9\\n', None, "
+                                           "True, [1, (2, {'a': 3.5})], kw=0)",
+                     expected="['set()', '{1, 2}', 'inf', '-inf', '(1+2j)', \"b'x'\", \"'caf\\u00e9\\\\n'\", "
+                              "'None', 'True', \"[1, (2, {'a': 3.5})]\", 'kw']")],
+                 hidden_tests=[])
+    result = run_code(spec, spec.reference_solution).tests[0]
+    assert result.status == "pass", result.message
