@@ -21,9 +21,9 @@ from typing import Literal
 from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
+from .grading import CodeRunner, RunReport
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
-from .grading import CodeRunner, RunReport
 from .store import CodeRunRecord, InterviewRecord, Store, TurnRecord
 from .types import Kind, Question, Score
 
