@@ -9,7 +9,6 @@ without returning the right values. The isolation itself lives in `sandbox.py`.
 from __future__ import annotations
 
 import ast
-import json
 import math
 import signal
 from pathlib import Path
@@ -227,14 +226,13 @@ class CodeRunner:
         calls = []
         for t, _ in selected:
             function, args, kwargs = parse_call(t.call)
-            calls.append({"function": function, "args": [repr(a) for a in args],
-                          "kwargs": {k: repr(v) for k, v in kwargs.items()}, "observe": t.observe})
+            calls.append({"function": function, "args": args, "kwargs": kwargs, "observe": t.observe})
         payload = {"code": code, "calls": calls, "forbidden": list(spec.forbidden_imports),
                    "load_timeout": load_timeout, "test_timeout": test_timeout}
         packages = tuple(p for p in SANDBOX_PACKAGES if not _matches(p, spec.forbidden_imports))
         limits = self.sandbox.limits.model_copy(update={"wall_s": self.budget_s,
                                                         "cpu_s": int(math.ceil(self.budget_s))})
-        run = self.sandbox.run(_HARNESS, json.dumps(payload).encode("utf-8"), packages=packages, limits=limits)
+        run = self.sandbox.run(_HARNESS, repr(payload).encode("utf-8"), packages=packages, limits=limits)
         report.isolation = run.isolation
         report.stdout, report.stderr, report.output_truncated = run.stdout, run.stderr, run.output_truncated
         report.duration_s = run.seconds
@@ -262,12 +260,12 @@ def _not_run(selected: list[tuple[CodeTest, bool]], message: str) -> list[TestRe
 
 
 def _records(run: SandboxRun) -> dict:
-    """The harness's records, first of each kind (and of each call index) only."""
+    """The harness's records (one Python literal a line), first of each kind (and call index) only."""
     records: dict[str, Any] = {"calls": {}}
     for raw in run.results.decode("utf-8", "replace").splitlines():
         try:
-            rec = json.loads(raw)
-        except ValueError:
+            rec = ast.literal_eval(raw)  # candidate-writable: read as data, never evaluated
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
         if not isinstance(rec, dict):
             continue
@@ -343,7 +341,8 @@ def _grade(selected, records: dict, run: SandboxRun, budget: float, test_timeout
 def _grade_one(test: CodeTest, hidden: bool, rec: dict, test_timeout: float) -> TestResult:
     status = rec.get("status")
     if status == "timeout":
-        return TestResult(name=test.name, status="timeout", hidden=hidden, message=f"timed out (limit {test_timeout:g} s)")
+        return TestResult(name=test.name, status="timeout", hidden=hidden,
+                          message=f"timed out (limit {test_timeout:g} s)")
     if status == "error":
         exc = str(rec.get("exc_type") or "Exception")[:80]
         mro = rec.get("exc_mro") if isinstance(rec.get("exc_mro"), list) else []

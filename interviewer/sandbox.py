@@ -7,7 +7,7 @@ What the process sees (bubblewrap, `bwrap`, Debian's `bubblewrap`, the tool Flat
 - a new mount namespace whose root is an empty read-only tmpfs holding only, read-only, the Python
   executable, its standard library, the system's shared-library directories, and the packages a
   question allows (numpy, from the app's own environment, under /opt/sandbox-site); plus a private
-  size-capped tmpfs at /tmp (its cwd and HOME), a minimal /dev and its own /proc. Not the project,
+  size-capped tmpfs at /tmp (its cwd and HOME), a minimal read-only /dev and its own /proc. Not the project,
   HOME, the database, `.streamlit`, /etc, /run, /var or the host's /tmp;
 - new PID, network (loopback only, down), IPC, UTS and (where possible) cgroup namespaces: no
   other process, no TCP/UDP, no host Unix sockets (their paths are not mounted, and abstract sockets
@@ -35,6 +35,7 @@ unsandboxed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -173,9 +174,10 @@ class Sandbox:
 
     def describe(self, limits: SandboxLimits, isolation: Isolation) -> str:
         filt = ", a seccomp filter" if isolation.seccomp else ""
-        return (f"Your code ran in a bubblewrap sandbox: no network, no view of this computer's files or "
-                f"processes, an unprivileged user{filt}; limits: {limits.processes} processes, "
-                f"{_fmt_bytes(limits.memory_bytes)} of memory each, {limits.wall_s:g} s in all.")
+        return (f"Your code ran in a bubblewrap sandbox: no network, no other processes, no files but the "
+                f"Python runtime (read-only) and its own /tmp, an unprivileged user{filt}; limits: "
+                f"{limits.processes} processes, {_fmt_bytes(limits.memory_bytes)} of memory each, "
+                f"{limits.wall_s:g} s in all.")
 
     def _spawn(self, script: str, payload: bytes, limits: SandboxLimits, *, packages: tuple[str, ...],
                sandboxed: bool) -> SandboxRun:
@@ -283,8 +285,8 @@ class Sandbox:
         for name in packages:
             for src in _package_dirs(name):
                 ro_bind(src, f"{SITE}/{os.path.basename(src)}")
-        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.tmpfs_bytes),
-                 "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--perms", "01777",
+                 "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
         if seccomp_fd is not None:
             argv += ["--seccomp", str(seccomp_fd)]
         return argv
@@ -320,7 +322,8 @@ def _prologue(setup: dict) -> str:
     return f"_SETUP = {setup!r}\n" + _PROLOGUE
 
 
-def _runtime_paths() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _runtime_paths() -> tuple[str, ...]:
     """The interpreter, its standard library, and the shared-library directories, deduplicated."""
     exe = os.path.realpath(sys.executable)
     paths = [exe]
@@ -340,17 +343,18 @@ def _runtime_paths() -> list[str]:
         real = os.path.realpath(p)
         if os.path.islink(p) or not any(real == q or real.startswith(q.rstrip("/") + "/") for q in out):
             out.append(p)
-    return out
+    return tuple(out)
 
 
-def _package_dirs(name: str) -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _package_dirs(name: str) -> tuple[str, ...]:
     """A package's directory in the app's environment and its bundled libraries (`numpy.libs`)."""
     spec = find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        return []
+        return ()
     pkg = os.path.realpath(list(spec.submodule_search_locations)[0])
     libs = pkg + ".libs"
-    return [pkg] + ([libs] if os.path.isdir(libs) else [])
+    return (pkg, libs) if os.path.isdir(libs) else (pkg,)
 
 
 def _rlimits(limits: SandboxLimits) -> dict[str, tuple[int, int]]:

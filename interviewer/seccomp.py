@@ -2,10 +2,11 @@
 
 A deny list on top of the namespaces: system calls candidate code never needs and that widen the
 kernel's attack surface (new namespaces, mounts, ptrace, keyrings, BPF, perf, io_uring, module and
-kexec loading, TIOCSTI) fail with EPERM; `clone3` fails with ENOSYS so the C library falls back to
-`clone`, whose namespace flags are checked. Another architecture than the one the filter was written
-for, and the x32 ABI, are refused outright. Only x86-64 is covered: elsewhere `program()` returns None
-and the run's report says seccomp is not active.
+kexec loading, TIOCSTI; memfd_create, whose memory RLIMIT_AS would not count) fail with EPERM;
+`clone3` fails with ENOSYS so the C library falls back to `clone`, whose namespace flags are checked.
+Another architecture than the one the filter was written for, and the x32 ABI, are refused outright.
+Only x86-64 is covered: elsewhere `program()` returns None and the run's report says seccomp is not
+active.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ DENIED_X86_64 = {
     "init_module": 175, "delete_module": 176, "quotactl": 179, "kexec_load": 246, "add_key": 248,
     "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298, "fanotify_init": 300,
     "name_to_handle_at": 303, "open_by_handle_at": 304, "setns": 308, "process_vm_readv": 310,
-    "process_vm_writev": 311, "finit_module": 313, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
+    "process_vm_writev": 311, "finit_module": 313, "kexec_file_load": 320, "bpf": 321, "memfd_create": 319, "userfaultfd": 323,
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
     "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438,
     "mount_setattr": 442,

@@ -371,3 +371,42 @@ def test_cli_run_code_json(tmp_path):
     assert seconds <= 15, seconds  # the whole submission (9 tests of 5 s each) is judged within 15 s
     assert looped["tests"][0]["status"] == "timeout"
     assert {t["status"] for t in looped["tests"][1:]} == {"not_run"}
+
+
+def test_session_runs_the_code_and_stores_a_typed_record(tmp_path):
+    from interviewer.bank import load_bank
+    from interviewer.bootstrap import build_app
+    from interviewer.config import load_settings
+
+    bank = load_bank()
+    app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path / 'c.db'}"}), bank=bank,
+                    use_configured_models=False, runner=RUNNER)
+    q = bank.get("knn-from-scratch")
+    s = app.start([q])
+    first = s.run_code("def knn_predict(X_train, y_train, X_test, k):\n    return []\n", hidden=False)
+    reply = "".join(first.reply)
+    assert first.report.passed == 0 and first.report.total == len(q.coding.visible_tests)
+    assert "fails" in reply  # the interviewer asks about the failing tests
+    done = s.run_code(q.coding.reference_solution, hidden=True)
+    list(done.reply)
+    assert done.report.passed == done.report.total == len(q.coding.hidden_tests)
+    turns = [t for t in app.store.get(s.id).turns if t.kind == "code"]
+    assert [t.code_run.hidden for t in turns] == [False, True] and all(t.probe_item is None for t in turns)
+    assert turns[0].code_run.failed == [t.name for t in q.coding.visible_tests] and turns[0].code_run.sandboxed
+    resumed = app.resume(s.id)
+    assert resumed.current.code_results["passed"] == len(q.coding.hidden_tests)
+    assert resumed.current.code == q.coding.reference_solution
+    app.store.engine.dispose()
+
+
+def test_every_kind_of_literal_argument_reaches_the_function_intact():
+    spec = _spec(function_name="echo", signature="echo(*values) -> tuple", starter_code="def echo(*v):\n    pass\n",
+                 reference_solution="def echo(*v, **k):\n    return [repr(x) for x in v] + sorted(k)\n",
+                 visible_tests=[CodeTest(
+                     name="literals", call="echo(set(), {1, 2}, 1e999, -1e999, (1+2j), b'x', 'caf\\u00e9\\n', None, "
+                                           "True, [1, (2, {'a': 3.5})], kw=0)",
+                     expected="['set()', '{1, 2}', 'inf', '-inf', '(1+2j)', \"b'x'\", \"'caf\\u00e9\\\\n'\", "
+                              "'None', 'True', \"[1, (2, {'a': 3.5})]\", 'kw']")],
+                 hidden_tests=[])
+    result = run_code(spec, spec.reference_solution).tests[0]
+    assert result.status == "pass", result.message
