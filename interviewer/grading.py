@@ -12,7 +12,7 @@ import ast
 import math
 import signal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -101,7 +101,7 @@ def check_imports(code: str, forbidden: list[str]) -> list[str]:
                 names = [node.args[0].value]
         for name in names:
             if hit := _matches(name, forbidden):
-                found.add((node.lineno, hit))
+                found.add((getattr(node, "lineno", 0), hit))
     return [f"uses {name} (line {line}): this challenge must be solved without it" for line, name in sorted(found)]
 
 
@@ -126,6 +126,7 @@ def _unwire(v: Any) -> Any:
     if not isinstance(v, dict):
         return v
     t, x = v.get("t"), v.get("v")
+    x = cast(Any, x)
     if t == "float":
         return float(x)
     if t == "int":
@@ -325,7 +326,7 @@ def _grade(selected, records: dict, run: SandboxRun, budget: float, test_timeout
             results.append(TestResult(name=test.name, status="not_run", hidden=hidden, message=stopped))
         elif rec is None:
             why = _death(run, budget)
-            status = "timeout" if run.timed_out else "error"
+            status: Literal["timeout", "error"] = "timeout" if run.timed_out else "error"
             results.append(TestResult(name=test.name, status=status, hidden=hidden, message=f"not finished: {why}"))
             stopped = f"not run: an earlier test did not finish ({why})"
         else:
@@ -345,7 +346,8 @@ def _grade_one(test: CodeTest, hidden: bool, rec: dict, test_timeout: float) -> 
                           message=f"timed out (limit {test_timeout:g} s)")
     if status == "error":
         exc = str(rec.get("exc_type") or "Exception")[:80]
-        mro = rec.get("exc_mro") if isinstance(rec.get("exc_mro"), list) else []
+        raw_mro = rec.get("exc_mro")
+        mro: list = raw_mro if isinstance(raw_mro, list) else []
         if test.raises and ["builtins", test.raises] in mro:
             return TestResult(name=test.name, status="pass", hidden=hidden, message="passed")
         if hidden:
@@ -368,7 +370,7 @@ def _grade_one(test: CodeTest, hidden: bool, rec: dict, test_timeout: float) -> 
         ok = values_match(got, test, expected)
         msg = f"the function changed its arguments: they became {_short(got[0] if isinstance(got, tuple) else got)}"
     else:
-        expected = literal_value(test.expected)
+        expected = literal_value(test.expected or "")
         ok = values_match(got, test, expected)
         msg = f"expected {_short(expected)}, got {_short(got)}"
         if test.compare == "approx":

@@ -699,7 +699,7 @@ class OpenAIChatModel:
     ) -> tuple[T | None, str, Usage]:
         raw = self._with_retries(
             lambda: self._client.chat.completions.with_raw_response.parse(
-                model=self.name, messages=payload, response_format=output_type
+                model=self.name, messages=payload, response_format=output_type  # type: ignore[arg-type]
             ),
             retry_5xx=retry_5xx,
         )
@@ -776,7 +776,7 @@ class OpenAIChatModel:
             self.last_usage = total
 
         for attempt in (1, 2):
-            self._call_usage = None
+            self._call_usage = None  # type: ignore[assignment]  # set by the call below
             try:
                 parsed, content, usage = self._structured_call(payload, output_type)
             except ModelError:
@@ -807,7 +807,7 @@ class OpenAIChatModel:
             "invalid_output",
             "The model's reply was not in the expected format, even after one retry; try again or use a stronger model.",
         )
-        err.retried = True  # callers must not ask again: this adapter already re-asked with the error
+        err.retried = True  # type: ignore[attr-defined]  # callers must not ask again: this adapter already re-asked with the error
         raise err
 
     # ------------------------------------------------------------ speech
@@ -879,7 +879,7 @@ class OpenAIChatModel:
             there = "is" if self.name in ids else "is NOT"
             return f"Connected to {server}: it offers {shown}; the configured model {self.name} {there} among them."
         try:
-            client.chat.completions.create(
+            client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.name,
                 messages=[{"role": "user", "content": "Reply with the single word OK."}],
                 **self._max_tokens_kwargs(5),

@@ -257,7 +257,7 @@ class Sandbox:
 
     def _bwrap_argv(self, limits: SandboxLimits, packages: tuple[str, ...], *, as_root: bool,
                     seccomp_fd: int | None) -> list[str]:
-        argv = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+        argv: list[str] = [str(self.bwrap), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if as_root:
             argv += ["--cap-drop", "ALL"] + [a for c in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
@@ -391,6 +391,7 @@ def _preexec(rlimits: dict[str, tuple[int, int]]):
 
 
 def _feed(proc: subprocess.Popen, payload: bytes) -> None:
+    assert proc.stdin is not None  # started with stdin=PIPE
     try:
         proc.stdin.write(payload)
     except (BrokenPipeError, OSError, ValueError):
