@@ -106,6 +106,11 @@ def _interview(bank: Bank, args: argparse.Namespace) -> int:
             for chunk in session.submit(answer):
                 print(chunk, end="", file=out, flush=True)
             print("\n", file=out)
+            clock = session.loop_clock()
+            if clock:
+                t = session.time_status()
+                print(f"[loop clock: {clock['elapsed_min']:.0f} of {clock['total_min']} min; this question "
+                      f"{t['elapsed_min']:.0f} of ~{t['budget_min']} min]", file=out)
         except SessionError as exc:
             print(f"\n{exc}\n", file=out)
         except ModelError as exc:
