@@ -39,6 +39,9 @@ _CLAUSE_RE = re.compile(
 
 # Words that add nothing between two concepts: a list, or a vague "is related to".
 _ARTICLES = frozenset({"the", "a", "an"})
+_LINKING = frozenset(stem(w) for w in """
+is are was were be been means mean causes cause gives give makes make has have does do can will should would
+lowers raises reduces increases needs uses becomes so because which that then thus therefore since""".split())
 _GLUE = frozenset(stem(w) for w in """
 and or nor plus both also as well the a an etc like such including eg ie vs versus
 """.split())
@@ -254,9 +257,12 @@ class AnswerIndex:
         hit = self._concepts.get(key)
         if hit is not None and hit[0] is concept:
             return hit[1]
-        out: list[tuple[int, int]] = []
+        found: list[tuple[int, int]] = []
         for parts in concept:
-            out.extend(self.occurrences(parts))
+            found.extend(self.occurrences(parts))
+        # The longest match wins: "roc" inside "roc auc" is not a second mention.
+        out = [m for m in found if not any(o != m and o[0] <= m[0] and m[1] <= o[1]
+                                           and self.a.tokens[o[0]].stem not in _ARTICLES for o in found)]
         self._concepts[key] = (concept, out)
         return out
 
@@ -325,8 +331,11 @@ def _related(a: Analysed, matches: list[tuple[int, int]]) -> bool:
         if all(g in _GLUE for g in gap):
             return False
         between = a.text[a.tokens[x[1]].end:a.tokens[y[0]].start]
-        if "," in between and sum(1 for g in gap if g not in _GLUE) <= 1:
-            return False  # "A, B C, ...": items of a list, one word apart
+        if "," in between and gap[-1] in ("and", "or"):
+            return False  # "A, B, C and D": the last items of a list
+        content = [g for g in gap if g not in _GLUE]
+        if "," in between and len(content) <= 1 and not (set(content) & _LINKING):
+            return False  # "A, B C, ...": items of a list, one word apart ("A, ..., is B" is a claim)
     return True
 
 
@@ -467,8 +476,6 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
         hi = max(la for _, la in chosen)
         if hi - lo + 1 > WINDOW_TOKENS or (lo, hi) in seen:
             continue
-        if any(_between(o, m1, m) for m in chosen[1:] for o in occ[0] if o != m1):
-            continue  # a nearer mention of the same subject takes this concept (and is tried on its own)
         if not _related(a, chosen):
             continue
         if subject_occ is None:
