@@ -117,7 +117,7 @@ def test_guide_tips_are_rubric_items_and_coaching(bank):
         assert ("framing", "clarifying-questions") in kinds_ids, q.id
         assert ("framing", "approach-first") in kinds_ids, q.id
     tips = {t.id for t in bank.guide.tips}
-    assert tips == {"clarify-first", "think-out-loud", "practice-practice"}
+    assert {"clarify-first", "think-out-loud", "practice-practice"} <= tips
     assert all(q.coaching for q in bank.questions.values())
 
 
