@@ -180,7 +180,7 @@ def test_interviewer_fault_keeps_the_answer_says_so_plainly_and_retry_recovers(
     assert s.awaiting_answer and s.last_error is None
     turns = stored(db, s.id)
     assert [(r, k) for r, k, _ in turns] == [("interviewer", "question"), ("candidate", "answer"),
-                                             ("interviewer", "follow_up")]
+                                             ("interviewer", "probe")]
     assert turns[-1][2] == FOLLOW_UP
     assert s.transcript(include_private=True)[-1]["private_notes"] == "Probe the weights."
     # ... and the interview goes on through the model.
@@ -208,7 +208,7 @@ def test_connection_refused_then_a_working_server_resumes_the_interview(openai_s
     r = up.resume(s.id)
     assert r.pending is not None and not r.awaiting_answer
     assert "".join(r.retry()) == FOLLOW_UP
-    assert [k for _, k, _ in stored(db, s.id)] == ["question", "answer", "follow_up"]
+    assert [k for _, k, _ in stored(db, s.id)] == ["question", "answer", "probe"]
 
 
 def test_a_transient_429_is_retried_by_the_client_without_bothering_the_candidate(openai_server, tmp_path, bank):

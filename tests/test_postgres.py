@@ -197,7 +197,7 @@ def test_a_whole_interview_with_follow_ups_score_and_resume(pg_url, bank):
     s = app.start(plan, user_id="alice", title="Three questions \u2014 \u00e9t\u00e9 \u2713")
     reply = _say(s, WEAK)
     assert reply == "What happens to the individual weights under each penalty?"
-    assert _kinds(s) == [("interviewer", "question"), ("candidate", "answer"), ("interviewer", "follow_up")]
+    assert _kinds(s) == [("interviewer", "question"), ("candidate", "answer"), ("interviewer", "probe")]
 
     # A new app (a new engine and connection pool: another process or a refreshed tab) resumes it.
     app2 = _app(pg_url, bank, interviewer_model=model)
@@ -227,7 +227,7 @@ def test_a_whole_interview_with_follow_ups_score_and_resume(pg_url, bank):
     assert [t.seq for t in rec.turns] == list(range(1, len(rec.turns) + 1))
     assert all(t.created_at.tzinfo is not None for t in rec.turns)
     assert rec.created_at.tzinfo is not None and rec.updated_at >= rec.created_at
-    assert [(t.role, t.kind) for t in rec.turns].count(("interviewer", "follow_up")) == 2
+    assert [(t.role, t.kind) for t in rec.turns].count(("interviewer", "probe")) == 2
     assert rec.interviewer_model == "fake-interviewer"
     assert rec.prompt_tokens == sum(t.prompt_tokens for t in rec.turns) > 0
     assert [d["question_id"] for d in rec.results] == [q.id for q in plan]
@@ -259,7 +259,7 @@ def test_the_answer_is_committed_before_the_model_call(pg_url, bank):
     assert resumed.pending is not None
     assert "".join(resumed.retry()) == "And how would you pick the penalty strength?"
     assert [(t.role, t.kind) for t in other.get(s.id).turns] == [
-        ("interviewer", "question"), ("candidate", "answer"), ("interviewer", "follow_up")]
+        ("interviewer", "question"), ("candidate", "answer"), ("interviewer", "probe")]
     other.engine.dispose()
     app.store.engine.dispose()
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from interviewer.policy import follow_up_budget
+
 from interviewer.bank import load_bank
 from interviewer.bootstrap import build_app
 from interviewer.config import load_settings
@@ -56,15 +58,18 @@ def test_follow_up_probes_the_most_important_uncovered_item(app, bank):
     assert weights[probed[0].item] == max(weights[p.item] for p in q.probes)
 
 
-def test_at_most_two_follow_ups_and_no_repeated_probe(app, bank):
-    s = app.start([bank.get("regularization"), bank.get("bias-variance-tradeoff")])
-    _say(s, WEAK)
-    _say(s, "I am not really sure about that part, it depends on the data I think.")
-    third = _say(s, "Maybe it just depends on the model you use in the end.")
-    assert bank.get("bias-variance-tradeoff").prompt in third
-    follow_ups = [t for t in s.transcript() if t["kind"] == "follow_up"]
-    assert len(follow_ups) == 2
-    assert len({t["text"] for t in follow_ups}) == 2
+def test_follow_ups_follow_the_time_budget_and_never_repeat(app, bank):
+    q = bank.get("regularization")
+    s = app.start([q, bank.get("bias-variance-tradeoff")])
+    replies = [_say(s, WEAK)]
+    for _ in range(6):
+        if bank.get("bias-variance-tradeoff").prompt in replies[-1]:
+            break
+        replies.append(_say(s, "Maybe it just depends on the model you use in the end."))
+    assert bank.get("bias-variance-tradeoff").prompt in replies[-1]
+    probes = [t for t in s.transcript() if t.get("move") == "probe" and t["question_id"] == q.id]
+    assert 1 <= len(probes) <= follow_up_budget(q.time_budget_min)
+    assert len({t["text"] for t in probes}) == len(probes)
 
 
 def test_max_follow_ups_is_configurable(bank, tmp_path):
@@ -74,12 +79,22 @@ def test_max_follow_ups_is_configurable(bank, tmp_path):
     assert "end of the interview" in _say(s, WEAK)
 
 
-@pytest.mark.parametrize("decline", ["I don't know", "skip", "Let's move on", "no idea, sorry", "pass"])
-def test_declining_moves_on(app, bank, decline):
+@pytest.mark.parametrize("skip", ["skip", "Let's move on", "next"])
+def test_next_moves_on(app, bank, skip):
     s = app.start([bank.get("regularization"), bank.get("model-drift")])
-    reply = _say(s, decline)
+    reply = _say(s, skip)
     assert bank.get("model-drift").prompt in reply
     assert "move on" in reply.lower()
+
+
+@pytest.mark.parametrize("decline", ["I don't know", "no idea, sorry", "pass"])
+def test_a_decline_probes_another_item_and_two_declines_move_on(app, bank, decline):
+    s = app.start([bank.get("regularization"), bank.get("model-drift")])
+    first = _say(s, decline)
+    assert bank.get("model-drift").prompt not in first
+    assert s.transcript()[-1]["move"] == "probe"
+    second = _say(s, decline)
+    assert bank.get("model-drift").prompt in second and "move on" in second.lower()
 
 
 def test_a_real_answer_starting_like_a_decline_is_not_a_decline():
@@ -103,7 +118,7 @@ def test_empty_and_huge_answers_are_refused_with_nothing_lost(app, bank):
         s.submit("x" * 25_000)
     assert _kinds(s) == [("interviewer", "question")]
     _say(s, WEAK)
-    assert _kinds(s)[-2:] == [("candidate", "answer"), ("interviewer", "follow_up")]
+    assert _kinds(s)[-2:] == [("candidate", "answer"), ("interviewer", "probe")]
 
 
 def test_the_interview_ends_and_refuses_more_answers(app, bank):
@@ -219,7 +234,7 @@ def test_a_model_failure_keeps_the_answer_and_retry_recovers(bank, tmp_path):
     with pytest.raises(SessionError, match="retry"):
         s.submit("another")
     assert "".join(s.retry()) == "What about the weights?"
-    assert _kinds(s)[-2:] == [("candidate", "answer"), ("interviewer", "follow_up")]
+    assert _kinds(s)[-2:] == [("candidate", "answer"), ("interviewer", "probe")]
 
 
 def test_continue_offline_after_a_failure_uses_the_bank_probe(bank, tmp_path):
