@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .guard import replacements_in
 from .store import InterviewRecord
 
 
@@ -23,6 +24,8 @@ def transcript_json(rec: InterviewRecord) -> dict:
         "turns": [{"role": t.role, "kind": t.kind, "question_id": t.question_id, "text": t.text}
                   for t in rec.turns],
         "results": [{k: v for k, v in r.items() if k != "full"} for r in rec.results],
+        # model follow-ups the guard replaced with the scripted probe (interviewer/guard.py)
+        "guard_replacements": replacements_in([t.private_notes for t in rec.turns]),
     }
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
-from .guard import GuardContext, GuardResult, guard_stream
+from .guard import GUARD_MARK, GuardContext, GuardResult, guard_stream, replacements_in
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
 from .store import InterviewRecord, Store, TurnRecord
@@ -39,7 +39,6 @@ _DECLINE_RE = re.compile(
     r"i'?m\s+not\s+sure|no\s+clue|i\s+give\s+up)\b[\s\S]{0,60}$",
     re.I,
 )
-GUARD_MARK = "[guard replaced the model's reply"
 _NOTES_RE = re.compile(r"<notes>[\s\S]*?</notes>|<think>[\s\S]*?</think>", re.I)
 
 
@@ -509,7 +508,7 @@ class InterviewSession:
     @property
     def guard_replacements(self) -> int:
         """How many model follow-ups the guard replaced with the scripted probe in this interview."""
-        return sum(1 for t in self.store.get(self.id).turns if GUARD_MARK in (t.private_notes or ""))
+        return replacements_in([t.private_notes for t in self.store.get(self.id).turns])
 
     def _interviewer_messages(self, action: Action) -> list[Message]:
         """A flat context: a stable prefix (persona, rules, question, rubric), the interviewer's last turn and the

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from .errors import ModelError
-from .guard import GuardContext, GuardFailure, ReplyGuard, split_sentences
-from .session import GUARD_MARK, InterviewSession, SessionError, reveals_reference
+from .guard import GUARD_MARK, GuardContext, GuardFailure, ReplyGuard, split_sentences
+from .session import InterviewSession, SessionError, reveals_reference
 from .types import Question
 
 Persona = Callable[[Question, str, int], str]
