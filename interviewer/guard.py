@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from .types import Question
 
+GUARD_MARK = "[guard replaced the model's reply"  # starts the private note of a replaced follow-up
+
 MAX_SENTENCES = 2
 MAX_SENTENCE_WORDS = 45
 MAX_WORDS = 70
@@ -130,6 +132,11 @@ class GuardResult:
     original: str = ""  # the model's text that was read (for the private notes)
     advice: str = ""  # one sentence for the user when the server itself is misconfigured (template junk)
     trimmed: bool = False  # the model went on after its question; the rest was not read (nor shown)
+
+
+def replacements_in(private_notes: list[str | None]) -> int:
+    """How many turns the guard replaced, from the turns' private notes (the count survives a resume)."""
+    return sum(1 for note in private_notes if GUARD_MARK in (note or ""))
 
 
 class GuardFailure(Exception):

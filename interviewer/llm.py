@@ -25,10 +25,15 @@ import openai
 from openai.types import CompletionUsage
 from pydantic import BaseModel, ValidationError
 
+from interviewer.capabilities import MODE_DESCRIPTIONS, ServerCapabilities
 from interviewer.chat import ChatModel, Message, Usage
 from interviewer.config import Settings
 from interviewer.errors import ModelError, ModelRequestsBlocked
+from interviewer.guard import TEMPLATE_ADVICE, TEMPLATE_JUNK
+from interviewer.replies import ThinkFilter, describe_invalid, strip_think, validate_reply
 from interviewer.tokens import count_messages, count_tokens, is_openai_server
+
+__all__ = ["OpenAIChatModel", "ServerCapabilities", "ThinkFilter", "build_models", "is_loopback_url", "strip_think"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -36,14 +41,6 @@ log = logging.getLogger(__name__)
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BLOCK_ENV = "INTERVIEWER_BLOCK_REMOTE_MODELS"
-
-# Chat-template tokens that must never reach a person: the server applied no (or the wrong) chat template.
-_TEMPLATE_JUNK = re.compile(
-    r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|system|user|assistant|end)\|>"
-    r"|<s>|</s>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>",
-    re.I,
-)
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -63,83 +60,6 @@ def remote_models_blocked() -> bool:
     return os.environ.get(BLOCK_ENV, "").strip() == "1"
 
 
-_THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
-
-
-def strip_think(text: str) -> str:
-    """Remove `<think>...</think>` reasoning blocks (and an unclosed one at the end).
-
-    Some servers drop the opening tag and send only `...</think>answer`: then
-    everything up to the last `</think>` is reasoning too.
-    """
-    text = _THINK_BLOCK.sub("", text)
-    low = text.lower()
-    if "</think>" in low:
-        text = text[low.rindex("</think>") + len("</think>") :]
-    return text.strip()
-
-
-class ThinkFilter:
-    """Streaming version of `strip_think`: feed deltas, get the visible text.
-
-    Tags split across deltas are handled; text inside a reasoning block is never
-    emitted; leading whitespace of the reply is dropped.
-    """
-
-    OPEN = "<think>"
-    CLOSE = "</think>"
-
-    def __init__(self) -> None:
-        self._buf = ""
-        self._inside = False
-        self._started = False
-
-    @staticmethod
-    def _partial_suffix(buf: str, tag: str) -> int:
-        """Length of the longest suffix of `buf` that is a proper prefix of `tag`."""
-        low = buf.lower()
-        for n in range(min(len(tag) - 1, len(buf)), 0, -1):
-            if low.endswith(tag[:n]):
-                return n
-        return 0
-
-    def _emit(self, text: str) -> str:
-        if not self._started:
-            text = text.lstrip()
-            if text:
-                self._started = True
-        return text
-
-    def feed(self, text: str) -> str:
-        self._buf += text
-        out: list[str] = []
-        while True:
-            low = self._buf.lower()
-            if self._inside:
-                i = low.find(self.CLOSE)
-                if i < 0:
-                    keep = self._partial_suffix(self._buf, self.CLOSE)
-                    self._buf = self._buf[len(self._buf) - keep :]
-                    break
-                self._buf = self._buf[i + len(self.CLOSE) :]
-                self._inside = False
-            else:
-                i = low.find(self.OPEN)
-                if i < 0:
-                    keep = self._partial_suffix(self._buf, self.OPEN)
-                    out.append(self._buf[: len(self._buf) - keep])
-                    self._buf = self._buf[len(self._buf) - keep :]
-                    break
-                out.append(self._buf[:i])
-                self._buf = self._buf[i + len(self.OPEN) :]
-                self._inside = True
-        return self._emit("".join(out))
-
-    def flush(self) -> str:
-        rest, self._buf = ("" if self._inside else self._buf), ""
-        return self._emit(rest)
-
-
 def _usage_from(api_usage: Any) -> Usage | None:
     if api_usage is None:
         return None
@@ -155,38 +75,6 @@ def _usage_from(api_usage: Any) -> Usage | None:
 
 def _counted(payload: Sequence[Mapping[str, str]], reply: str) -> Usage:
     return Usage(prompt_tokens=count_messages(payload), completion_tokens=count_tokens(reply), counted=True)
-
-
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    m = re.match(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```\s*$", text, re.DOTALL)
-    return m.group(1).strip() if m else text
-
-
-def _validate(content: str | None, output_type: type[T]) -> T:
-    text = _strip_fences(strip_think(content or ""))
-    if not text:
-        raise ValueError("the reply was empty")
-    try:
-        return output_type.model_validate_json(text)
-    except ValidationError:
-        start, end = text.find("{"), text.rfind("}")
-        if 0 <= start < end and (start, end) != (0, len(text) - 1):
-            try:
-                return output_type.model_validate_json(text[start : end + 1])
-            except ValidationError:
-                pass
-        raise
-
-
-def _describe_invalid(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors(include_url=False)[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-            parts.append(f"{loc}: {err.get('msg')}")
-        return "; ".join(parts)
-    return str(exc)
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -209,63 +97,9 @@ def _mentions_structured_output(exc: openai.APIStatusError) -> bool:
 # ---------------------------------------------------------------- what a server can do
 
 
-# Structured-output modes, tried in this order; a server that rejects one moves to the next:
-#   json_schema         strict schema (OpenAI, vLLM, Ollama, LM Studio)
-#   json_object_schema  JSON mode with the schema attached (llama-cpp-python turns it into a grammar)
-#   json_object         plain JSON mode, the schema in the prompt
-#   prompt              no response_format at all: the schema in the prompt, the reply validated
-_MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
 _WAV_HEADER = (  # 44 bytes: a valid, empty 16 kHz mono WAV, for probing the transcription endpoint
     b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80>\x00\x00\x00}\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
 )
-TEMPLATE_ADVICE = (
-    "The model server sent raw chat-template text: start it with the model's chat template "
-    "(llama.cpp: `--chat_format chatml` or a GGUF that includes one; llama-server: `--jinja`)."
-)
-
-
-class ServerCapabilities:
-    """What one server was seen to support, learned once and shared by the interviewer and the judge models."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.mode_index = 0
-        self.confirmed = False  # the current mode has answered at least once
-        self.fallbacks: list[str] = []  # why each earlier mode was dropped
-        self.transcription: bool | None = None  # None until probed
-
-    @property
-    def mode(self) -> str:
-        return _MODES[self.mode_index]
-
-    @property
-    def can_fall_back(self) -> bool:
-        return self.mode_index + 1 < len(_MODES)
-
-    def fall_back(self, from_mode: str, reason: str) -> None:
-        with self._lock:
-            if self.mode == from_mode and self.can_fall_back:  # another thread may have moved on already
-                self.fallbacks.append(f"{from_mode}: {reason}")
-                self.mode_index += 1
-                self.confirmed = False
-
-    def undo(self, index: int) -> None:
-        """Return to mode `index` (a fallback that turned out to be a failing server)."""
-        with self._lock:
-            if index < self.mode_index:
-                self.mode_index = index
-                del self.fallbacks[index:]
-
-    def confirm(self, mode: str) -> None:
-        with self._lock:
-            if self.mode == mode:
-                self.confirmed = True
-
-    @property
-    def fallback_reason(self) -> str | None:
-        return "; ".join(self.fallbacks) or None
-
-
 def _points_at_format(exc: openai.APIStatusError) -> bool:
     return exc.status_code in (400, 422, 500, 501) and _mentions_structured_output(exc)
 
@@ -345,7 +179,7 @@ class OpenAIChatModel:
     Every call has a wall-clock limit (`timeout_s`: the interviewer's or the judge's); a call that
     reaches it is closed and not retried. Rate limits, 5xx and dropped connections are retried up
     to `settings.max_retries` times (Retry-After honoured). Structured output adapts to the server
-    (see `_MODES`); what was learned is kept in `capabilities`, shared with the other model.
+    (see `interviewer.capabilities.MODES`); what was learned is kept in `capabilities`, shared with the other model.
     """
 
     def __init__(
@@ -599,7 +433,7 @@ class OpenAIChatModel:
             try:
                 for content in self._deltas(stream, deadline, state):
                     raw.append(content)
-                    if _TEMPLATE_JUNK.search("".join(raw[-3:])):
+                    if TEMPLATE_JUNK.search("".join(raw[-3:])):
                         self.template_junk_seen = True
                     visible = filt.feed(content)
                     if visible:
@@ -789,9 +623,9 @@ class OpenAIChatModel:
             if parsed is not None:
                 return parsed
             try:
-                return _validate(content, output_type)
+                return validate_reply(content, output_type)
             except (ValidationError, ValueError) as exc:
-                problem = _describe_invalid(exc)
+                problem = describe_invalid(exc)
                 log.info("invalid structured reply (attempt %d): %s", attempt, problem)
                 payload = payload + [
                     {"role": "assistant", "content": content},
@@ -895,7 +729,7 @@ class OpenAIChatModel:
         try:
             reply = "".join(self.stream_text(
                 [Message(role="user", content="Reply with one short sentence: what is 2 + 2?")], max_tokens=24))
-            if _TEMPLATE_JUNK.search(reply) or self.template_junk_seen:
+            if TEMPLATE_JUNK.search(reply) or self.template_junk_seen:
                 out["chat"] = f"Chat: model {self.name} answered, but with raw template text. {TEMPLATE_ADVICE}"
             else:
                 out["chat"] = f"Chat: model {self.name} answered ({_short(reply)})."
@@ -903,8 +737,7 @@ class OpenAIChatModel:
             out["chat"] = f"Chat: {exc}"
         try:
             self.parse([Message(role="user", content="Is 2 + 2 equal to 4? Answer in JSON.")], _Probe)
-            how = {"json_schema": "JSON schema (strict)", "json_object_schema": "JSON mode with a schema grammar",
-                   "json_object": "JSON mode, schema in the prompt", "prompt": "plain text validated against the schema"}
+            how = MODE_DESCRIPTIONS
             note = f" (it refused: {self.structured_fallback})" if self.structured_fallback else ""
             out["structured"] = f"Structured output: works as {how[self.structured_mode]}{note}."
         except ModelError as exc:

@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 
+from .guard import replacements_in
 from .store import InterviewRecord
 from .types import Score
 
@@ -73,6 +74,8 @@ def transcript_json(rec: InterviewRecord) -> dict:
                   for t in rec.turns],
         "results": [{k: v for k, v in r.items() if k != "full"} for r in rec.results],
         "assisted": {r["question_id"]: r.get("assisted", []) for r in rec.results if r.get("assisted")},
+        # model follow-ups the guard replaced with the scripted probe (interviewer/guard.py)
+        "guard_replacements": replacements_in([t.private_notes for t in rec.turns]),
     }
 
 

@@ -22,7 +22,7 @@ from .bank import Bank
 from .chat import ChatModel, Message, Usage
 from .errors import InterviewerError, ModelError
 from .grading import CodeRunner, RunReport
-from .guard import GuardContext, GuardResult, guard_stream
+from .guard import GUARD_MARK, GuardContext, GuardResult, guard_stream, replacements_in
 from .policy import Move, QuestionView, classify_input
 from .prompts import render
 from .scoring import Judge, OfflineJudge, combine_with_tests
@@ -36,7 +36,6 @@ HINT_LEVELS: tuple[HintLevel, ...] = ("direction", "approach", "detailed")
 MAX_ANSWER_CHARS = 20_000
 FOLLOW_UP_MAX_TOKENS = 800  # private notes plus one or two spoken sentences (room for a short <think> block)
 
-GUARD_MARK = "[guard replaced the model's reply"
 _NOTES_RE = re.compile(r"<notes>[\s\S]*?</notes>|<think>[\s\S]*?</think>", re.I)
 
 
@@ -704,7 +703,7 @@ class InterviewSession:
     @property
     def guard_replacements(self) -> int:
         """How many model follow-ups the guard replaced with the scripted probe in this interview."""
-        return sum(1 for t in self.store.get(self.id).turns if GUARD_MARK in (t.private_notes or ""))
+        return replacements_in([t.private_notes for t in self.store.get(self.id).turns])
 
     def _interviewer_messages(self, action: Action) -> list[Message]:
         """A flat context: a stable prefix (persona, rules, question, rubric), the interviewer's last turn and the

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from .errors import ModelError
-from .guard import GuardContext, GuardFailure, ReplyGuard, split_sentences
-from .session import GUARD_MARK, InterviewSession, SessionError, reveals_reference
+from .guard import GUARD_MARK, GuardContext, GuardFailure, ReplyGuard, split_sentences
+from .session import InterviewSession, SessionError, reveals_reference
 from .types import Question, parse_claim
 
 Persona = Callable[[Question, str, int], str]

@@ -25,6 +25,13 @@ if "$PY" -c "import llama_cpp, sys; sys.exit(0 if llama_cpp.__version__ == '$LLA
 else
   wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$wheel" ]; then
+    # A C/C++ compiler is the one system dependency (cmake and ninja come from PyPI via scikit-build-core).
+    if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+      echo "installing a C/C++ compiler (g++) from Debian's packages"
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends g++ make >/dev/null
+    fi
     echo "building llama-cpp-python $LLAMA_VERSION from source with portable flags (about 8 minutes on 2 cores)"
     flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
     # Turn on only the SIMD extensions this CPU has (the wheel is cached per machine type).

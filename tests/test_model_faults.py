@@ -481,6 +481,7 @@ def test_a_reply_that_breaks_interview_rules_is_replaced_counted_and_explained(o
     assert shown in {p.text for p in q.probes}  # the scripted probe, and nothing of the model's reply
     assert "<|im_start|>" not in shown and "L1 regularization" not in shown
     assert s.guard_replacements == 1
+    assert transcript_json(app.store.get(s.id))["guard_replacements"] == 1  # counted in the transcript export
     notes = s.transcript(include_private=True)[-1]["private_notes"]
     assert "guard replaced the model's reply" in notes
     if fault == "template_junk":

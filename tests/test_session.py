@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.policy import follow_up_budget
-
 from interviewer.bank import load_bank
 from interviewer.bootstrap import build_app
 from interviewer.config import load_settings
 from interviewer.errors import ModelError
 from interviewer.fake import FunctionModel, ScriptedModel
+from interviewer.policy import follow_up_budget
 from interviewer.session import NotesFilter, SessionError, build_plan, is_decline
 from interviewer.simulate import PERSONAS, run_persona
 from interviewer.store import Store
