@@ -156,7 +156,9 @@ def _clarify(question: Question, view: QuestionView) -> Move:
 
 def _best_probe(question: Question, view: QuestionView, *, exclude: str | None = None) -> Move | None:
     """The heaviest uncovered item with a scripted probe, not yet probed; ties go to rubric order."""
-    probes = {p.item: p for p in question.probes}
+    probes = {p.item: p.text for p in question.probes}
+    for item_id, text in GENERIC_PROBES.items():  # what every coding interviewer asks
+        probes.setdefault(item_id, text)
     order = {item.id: k for k, item in enumerate(question.rubric)}
     candidates = [i for i in question.scorable_items
                   if i.id in probes and i.id not in view.covered and i.id not in view.probes_asked
@@ -164,7 +166,13 @@ def _best_probe(question: Question, view: QuestionView, *, exclude: str | None =
     if not candidates:
         return None
     best = min(candidates, key=lambda i: (-i.weight, order[i.id]))
-    return Move("probe", target=best.id, text=probes[best.id].text)
+    return Move("probe", target=best.id, text=probes[best.id])
+
+
+GENERIC_PROBES = {
+    "complexity": "What are the time and space complexity of your solution?",
+    "edge-cases": "Which edge cases would you test, and how does your code handle them?",
+}
 
 
 def _challenge_text(question: Question, misconception_id: str) -> str:

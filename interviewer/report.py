@@ -109,8 +109,9 @@ def transcript_markdown(rec: InterviewRecord) -> str:
             if r.get("full"):
                 lines.append(score_markdown(Score.model_validate(r["full"]), title=r.get("title")))
                 continue
+            est = " (offline estimate)" if r.get("estimate") else ""
             lines += [f"### {md_text(r.get('title', r['question_id']), inline=True)}: {int(r['score'])}/100, "
-                      f"{md_text(r['band'], inline=True)}", ""]
+                      f"{md_text(r['band'], inline=True)}{est}", ""]
             for item in r["items"]:
                 mark = "✓" if item["covered"] else "○"
                 lines.append(f"- {mark} {item['label']}")

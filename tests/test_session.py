@@ -278,7 +278,7 @@ def test_llm_judge_usage_is_stored(bank, tmp_path):
     app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/j.db"}), bank=bank,
                     judge_model=judge)
     s = app.start([q])
-    _say(s, "skip")
+    _say(s, "Regularization adds a penalty on the weights to the loss.")
     s.score()
     rec = app.store.get(s.id)
     assert rec.judge_model == "fake-judge"
