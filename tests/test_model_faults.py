@@ -33,6 +33,7 @@ from interviewer.report import export, transcript_json
 from interviewer.scoring import OfflineJudge
 from interviewer.session import SessionError
 from interviewer.store import Store
+from tests.judge_fakes import judge_verdict as fake_judge_verdict
 from tests.openai_server import default_handler, request_schema
 
 pytestmark = pytest.mark.timeout(120)
@@ -56,23 +57,8 @@ def bank():
 
 
 def judge_verdict(body: dict, bank) -> dict | None:
-    """A sensible verdict for a judge request: the offline matcher's decisions, quoting the answer verbatim."""
-    text = next((m["content"] for m in body.get("messages", [])
-                 if m.get("role") == "user" and "<<ANSWER-" in str(m.get("content"))), None)
-    if text is None:
-        return None
-    answer = _ANSWER_RE.search(text).group(2)
-    ids = [x.strip() for x in _IDS_RE.search(text).group(1).split(",")]
-    q = max((q for q in bank.questions.values() if q.prompt in text and [i.id for i in q.rubric] == ids),
-            key=lambda q: len(q.prompt))
-    score = OfflineJudge().score(q, answer)
-    found = {i.id: i for i in score.items + score.misconceptions}
-    items = []
-    for item_id in ids:
-        v = found.get(item_id)
-        covered = bool(v and v.covered and v.evidence)
-        items.append({"id": item_id, "covered": covered, "quote": v.evidence if covered else ""})
-    return {"items": items}
+    """A sensible verdict for a judge request: the offline judge's decisions, cited by sentence number."""
+    return fake_judge_verdict(body, bank)
 
 
 def make_handler(bank, follow_ups=(FOLLOW_UP, SECOND)):
