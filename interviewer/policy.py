@@ -157,8 +157,9 @@ def _clarify(question: Question, view: QuestionView) -> Move:
 def _best_probe(question: Question, view: QuestionView, *, exclude: str | None = None) -> Move | None:
     """The heaviest uncovered item with a scripted probe, not yet probed; ties go to rubric order."""
     probes = {p.item: p.text for p in question.probes}
-    for item_id, text in GENERIC_PROBES.items():  # what every coding interviewer asks
-        probes.setdefault(item_id, text)
+    if question.coding is not None:
+        for item_id, text in GENERIC_PROBES.items():  # what every coding interviewer asks
+            probes.setdefault(item_id, text)
     order = {item.id: k for k, item in enumerate(question.rubric)}
     candidates = [i for i in question.scorable_items
                   if i.id in probes and i.id not in view.covered and i.id not in view.probes_asked
