@@ -509,6 +509,7 @@ class InterviewSession:
         changed = code != st.code
         self._save(role="candidate", kind="code", question=st.question, text=code, code_run=record)
         st.record_run(code, record.model_dump())
+        self._add_next_part(st, record)
         if not changed or code.strip() == st.question.coding.starter_code.strip():
             return CodeRun(report, iter(()))
         action = self._code_follow_up(st)
@@ -516,6 +517,19 @@ class InterviewSession:
             return CodeRun(report, iter(()))
         self.pending = action
         return CodeRun(report, self._deliver())
+
+    def _add_next_part(self, st: QuestionState, record: CodeRunRecord) -> None:
+        """Part 2 of a multi-part coding round joins the plan, right after part 1, once part 1's hidden tests
+        all pass (the plan is saved, so a resume sees it too)."""
+        nxt = st.question.next_part
+        if not (nxt and record.hidden and record.total and record.passed == record.total):
+            return
+        if nxt in [q.id for q in self.plan] or nxt not in self.bank.questions:
+            return
+        k = len(self.states)
+        self.plan.insert(k, self.bank.get(nxt))
+        self.budgets.insert(k, self.plan[k].time_budget_min)
+        self.store.set_plan(self.id, [q.id for q in self.plan])
 
     def _code_follow_up(self, st: QuestionState) -> Action | None:
         q = st.question
@@ -605,6 +619,8 @@ class InterviewSession:
         declined = st.last_input in ("decline", "next")
         if move.kind == "move_on":
             preface = "No problem, let's move on." if declined else "Thanks, let's move on."
+            if q.next_part and self.plan[len(self.states)].id == q.next_part:
+                preface = "That passes every test. Part 2 builds on it:"
             return Action("question", self.plan[len(self.states)], preface=preface)
         closing = move.text or ("That's all the questions I have. Thank you, that's the end of the interview."
                                 if not declined else "No problem. That was the last question, so that's the end "

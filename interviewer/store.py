@@ -405,6 +405,13 @@ class Store:
             conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
 
     @_plain_db_errors
+    @_plain_db_errors
+    def set_plan(self, interview_id: str, plan: "builtins.list[str]") -> None:
+        """Replace the interview's plan (a coding question's part 2 joins it once part 1 passes)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(interviews).where(interviews.c.id == interview_id)
+                         .values(plan=plan, updated_at=_now()))
+
     def set_status(self, interview_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(interviews).where(interviews.c.id == interview_id)

@@ -285,3 +285,22 @@ def test_with_a_model_the_policy_makes_the_same_moves(openai_server, tmp_path, b
     covered_items = {i.id for i in results[0].items if i.covered}
     assert {"serving-layer", "clarify-requirements"} <= covered_items
     assert any(r.get("stream") for r in openai_server.chat_requests)
+
+
+def test_a_coding_rounds_part_2_joins_the_plan_once_part_1_passes(bank, tmp_path):
+    app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/p.db"}), bank=bank)
+    if app.runner.problem():
+        pytest.skip(app.runner.problem())
+    part1 = bank.get("knn-from-scratch")
+    s = app.start([part1], mode="interview")
+    s.run_code(part1.coding.starter_code + "\n", hidden=True)  # fails: no part 2
+    assert [q.id for q in s.plan] == ["knn-from-scratch"]
+    "".join(s.run_code(part1.coding.reference_solution, hidden=True).reply)
+    assert [q.id for q in s.plan] == ["knn-from-scratch", "knn-vectorized"]
+    assert app.resume(s.id).plan == s.plan  # saved
+    reply = ""
+    for _ in range(8):
+        if s.finished or len(s.states) > 1:
+            break
+        reply = "".join(s.submit("next"))
+    assert s._cur().question.id == "knn-vectorized" and "Part 2" in reply
