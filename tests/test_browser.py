@@ -157,7 +157,14 @@ def _settle(page, quiet_ms: int = 800, timeout_s: float = 30) -> None:
     """Wait until the app's script run is over: the chat transcript stops changing."""
     deadline = time.time() + timeout_s
     last, since = None, time.time()
+    running = ("() => !!document.querySelector('[data-stale=true]')"
+               " || (!!document.querySelector('[data-testid=stChatInputTextArea]:disabled')"
+               "     && !document.body.innerText.includes('The interview is over'))")
     while time.time() < deadline:
+        if page.evaluate(running):  # a script run is still replacing elements
+            last, since = None, time.time()
+            page.wait_for_timeout(100)
+            continue
         now = page.get_by_test_id("stChatMessage").all_inner_texts()
         if now != last:
             last, since = now, time.time()
