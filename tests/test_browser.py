@@ -124,11 +124,19 @@ def _shot(page, name: str) -> Path:
     return path
 
 
+def _idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until no script run is replacing elements (Streamlit marks them stale meanwhile)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=timeout_ms)
+
+
 def _choose(page, index: int, option: str) -> None:
+    _idle(page)
     page.locator("div[data-testid=stSelectbox]").nth(index).click()
     page.keyboard.type(option[:40])  # filter: long option lists are virtualised
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(400)
+    _idle(page)
 
 
 def _start_question(page, url: str, kind: str, title: str, practice: bool = False) -> None:
@@ -157,7 +165,14 @@ def _settle(page, quiet_ms: int = 800, timeout_s: float = 30) -> None:
     """Wait until the app's script run is over: the chat transcript stops changing."""
     deadline = time.time() + timeout_s
     last, since = None, time.time()
+    running = ("() => !!document.querySelector('[data-stale=true]')"
+               " || (!!document.querySelector('[data-testid=stChatInputTextArea]:disabled')"
+               "     && !document.body.innerText.includes('The interview is over'))")
     while time.time() < deadline:
+        if page.evaluate(running):  # a script run is still replacing elements
+            last, since = None, time.time()
+            page.wait_for_timeout(100)
+            continue
         now = page.get_by_test_id("stChatMessage").all_inner_texts()
         if now != last:
             last, since = now, time.time()
