@@ -33,6 +33,7 @@ from .types import Kind, Question, Score
 Mode = Literal["practice", "interview"]
 HintLevel = Literal["direction", "approach", "detailed"]
 HINT_LEVELS: tuple[HintLevel, ...] = ("direction", "approach", "detailed")
+HINT_NAMES = {"direction": "nudge", "approach": "approach", "detailed": "walkthrough"}  # as the buttons say
 MAX_ANSWER_CHARS = 20_000
 FOLLOW_UP_MAX_TOKENS = 800  # private notes plus one or two spoken sentences (room for a short <think> block)
 
@@ -766,7 +767,7 @@ class InterviewSession:
         st = self._cur()
         text = getattr(st.question.hints, level)
         st.hints.append(level)
-        self._save(role="interviewer", kind="hint", question=st.question, text=f"Hint ({level}): {text}",
+        self._save(role="interviewer", kind="hint", question=st.question, text=f"Hint ({HINT_NAMES[level]}): {text}",
                    probe_item=level)
         return text
 
