@@ -287,11 +287,19 @@ def test_llm_judge_refuted_misconception_does_not_deduct(bv):
 
 
 def test_llm_judge_invalid_then_valid_is_retried(bv):
-    replies = iter([json.dumps(_cite(bv, {"bias-meaning": [99]})), json.dumps(_cite(bv, {"bias-meaning": [1]}))])
+    wrong = {"items": [{"id": "no-such-item", "sentences": [1], "reason": "r"}]}
+    replies = iter([json.dumps(wrong), json.dumps(_cite(bv, {"bias-meaning": [1]}))])
     model = FunctionModel(fn=lambda messages, t: next(replies))
     s = LLMJudge(model).score(bv, SHORT_CORRECT)
-    assert len(model.calls) == 2 and "out of range" in model.calls[1].messages[-1].content
+    assert len(model.calls) == 2 and "unknown item ids" in model.calls[1].messages[-1].content
     assert s.judge == "llm" and covered(s) == {"bias-meaning"}
+
+
+def test_a_citation_of_a_sentence_that_does_not_exist_earns_nothing(bv):
+    model = FunctionModel(fn=lambda m, t: _cite(bv, {"bias-meaning": [99], "variance-meaning": [2]}))
+    s = LLMJudge(model).score(bv, SHORT_CORRECT)
+    assert s.judge == "llm" and covered(s) == {"variance-meaning"}
+    assert "doesn't exist" in next(i for i in s.items if i.id == "bias-meaning").note
 
 
 def test_llm_judge_invalid_twice_falls_back_to_offline_labelled(bv):

@@ -245,10 +245,13 @@ class AnswerIndex:
                 starts = self.prefix_starts(w0[:-1])
             else:
                 starts = self.a.index.get(w0, [])
-            for start in starts:
-                end = _match_at(self.a, self.raw, start, parts)
-                if end is not None and self.cl.of_token[start] == self.cl.of_token[end]:
-                    out.append((start, end))
+            if len(parts) == 1 and len(parts[0]) == 1:
+                out = [(i, i) for i in starts]  # one word: every start is a match
+            else:
+                for start in starts:
+                    end = _match_at(self.a, self.raw, start, parts)
+                    if end is not None and self.cl.of_token[start] == self.cl.of_token[end]:
+                        out.append((start, end))
         self._occ[parts] = out
         return out
 
@@ -258,7 +261,11 @@ class AnswerIndex:
         if hit is not None and hit[0] is concept:
             return hit[1]
         found: list[tuple[int, int]] = []
+        index = self.a.index
         for parts in concept:
+            w0 = parts[0][0] if parts else ""
+            if not w0 or (w0[-1] != "*" and w0 not in index):
+                continue
             found.extend(self.occurrences(parts))
         # The longest match wins: "roc" inside "roc auc" is not a second mention.
         out = [m for m in found if not any(o != m and o[0] <= m[0] and m[1] <= o[1]
@@ -448,6 +455,10 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
                     excluded: frozenset[int] = frozenset()) -> list[Hit]:
     """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
     a = ix.a
+    index = a.index
+    for concept in claim:  # cheap test first: every concept needs one of its first words in the answer
+        if not any(parts and (parts[0][0][-1] == "*" or parts[0][0] in index) for parts in concept):
+            return []
     occ = []
     for concept in claim:
         o = ix.concept_occurrences(concept)

@@ -48,8 +48,8 @@ def verdict_type_for(question: Question, n_sentences: int) -> type[JudgeVerdict]
     def item(item_id: str) -> dict:
         return {"type": "object", "properties": {
             "id": {"const": item_id},
-            "sentences": {"type": "array", "items": {"type": "integer", "minimum": 1,
-                                                     "maximum": max(1, n_sentences)}, "maxItems": 3},
+            "sentences": {"type": "array", "items": {"enum": list(range(1, max(1, n_sentences) + 1))},
+                          "maxItems": 3},
             "reason": {"type": "string", "maxLength": 200}},
             "required": ["id", "sentences", "reason"], "additionalProperties": False}
 
@@ -113,10 +113,7 @@ class LLMJudge:
             return f"unknown item ids: {', '.join(unknown)}"
         if missing:
             return f"missing item ids: {', '.join(missing)}"
-        bad = sorted({n for i in verdict.items for n in i.sentences if not 1 <= n <= n_sentences})
-        if bad:
-            return f"sentence numbers out of range 1-{n_sentences}: {', '.join(map(str, bad))}"
-        return None
+        return None  # a citation of a sentence that doesn't exist earns nothing (see _verdicts), it isn't an error
 
     def _count(self) -> None:
         usage = getattr(self.model, "last_usage", None)
@@ -174,6 +171,9 @@ class LLMJudge:
             keep: list[int] = []
             for n in dict.fromkeys(by_id[item.id].sentences):
                 s = n - 1
+                if not 0 <= s < len(a.sentences):
+                    notes.setdefault(item.id, "the judge cited a sentence that doesn't exist")
+                    continue
                 problem = self._citation_problem(question, item, ins, s, rubric_grams,
                                                  s in in_context.get(item.id, ()))
                 if problem:
