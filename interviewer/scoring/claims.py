@@ -213,7 +213,9 @@ class AnswerIndex:
         """(phrase, occurrences) for every subject phrase that occurs (cached per answer)."""
         cached = self._occ.get(("subjects", id(subjects)))
         if cached is None:
-            cached = [(parts, occ) for parts in subjects if (occ := self.occurrences(parts))]
+            index = self.a.index
+            cached = [(parts, occ) for parts in subjects
+                      if parts and (parts[0][0][-1] == "*" or parts[0][0] in index) and (occ := self.occurrences(parts))]
             self._occ[("subjects", id(subjects))] = cached
         return cached
 
@@ -451,13 +453,27 @@ def _overlaps(x: tuple[int, int], y: tuple[int, int]) -> bool:
     return x[0] <= y[1] and y[0] <= x[1]
 
 
+_FIRSTS: dict[int, tuple] = {}
+
+
+def _claim_firsts(claim) -> tuple:
+    """Per concept of a compiled claim: (its phrases' first words, whether any of them is a prefix)."""
+    hit = _FIRSTS.get(id(claim))
+    if hit is not None and hit[0] is claim:
+        return hit[1]
+    out = tuple((frozenset(p[0][0] for p in concept if p and p[0][0][-1] != "*"),
+                 any(p and p[0][0][-1] == "*" for p in concept)) for concept in claim)
+    _FIRSTS[id(claim)] = (claim, out)
+    return out
+
+
 def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
                     excluded: frozenset[int] = frozenset()) -> list[Hit]:
     """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
     a = ix.a
     index = a.index
-    for concept in claim:  # cheap test first: every concept needs one of its first words in the answer
-        if not any(parts and (parts[0][0][-1] == "*" or parts[0][0] in index) for parts in concept):
+    for firsts, has_prefix in _claim_firsts(claim):  # cheap test first: every concept needs a first word
+        if not has_prefix and index.keys().isdisjoint(firsts):
             return []
     occ = []
     for concept in claim:
@@ -594,8 +610,6 @@ def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]
     qc = question_claims(q)
     out = set()
     for claim in qc.by_item[item.id]:
-        for concept in claim[:1]:
-            for parts in concept:
-                for f, _ in ix.occurrences(parts):
-                    out.add(ix.a.tokens[f].sentence)
+        for f, _ in ix.concept_occurrences(claim[0]):
+            out.add(ix.a.tokens[f].sentence)
     return sorted(out)

@@ -39,6 +39,11 @@ _INJECTION_PATTERNS = [
     r"\bnew instructions?\b",
     r"\bend of (the )?(answer|response|candidate)\b",
 ]
+# Every pattern above needs one of these words or marks: the (slow) regex runs only when one is present.
+_INJECTION_TRIGGERS = ("ignore", "disregard", "note", "message", "instruction", "dear", "hey", "hi ", "grader",
+                       "evaluator", "judge", "scorer", "give", "award", "assign", "mark", "grade", "score",
+                       "rate", "you are", "system", "assistant", "user", "<", "[", '"', "```", "all ", "every ",
+                       "new ", "end of")
 INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.I | re.M)
 
 # Words with no content of their own: a sentence made only of these and the topic's vocabulary is filler.
@@ -115,7 +120,8 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
     for i in range(len(a.sentences)):
         sentence = a.sentence_text(i)
         key = " ".join(_words(sentence))
-        if INJECTION_RE.search(sentence):
+        low = sentence.lower()
+        if any(t in low for t in _INJECTION_TRIGGERS) and INJECTION_RE.search(sentence):
             excluded.add(i)
             reasons[i] = "text addressed to the grader earns nothing"
             if "instructions_to_grader" not in flags:
