@@ -516,7 +516,7 @@ def test_coding_panel_shows_best_and_last_submission_and_restores_the_best(bank)
     at.button(key="submit_code").click().run()
     last = at.metric[0].value
     assert last != f"{total}/{total}" and at.metric[1].value == f"{total}/{total}"
-    assert any("scores your **best** submission" in w.value for w in at.info)
+    assert any("counts your **best** run" in w.value for w in at.info)
     at.button(key="restore_best").click().run()
     assert at.text_area(key=key).value == q.coding.reference_solution
     at.button(key="end_score").click().run()

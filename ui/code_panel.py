@@ -81,7 +81,7 @@ def render_submissions(session: InterviewSession, key: str) -> None:
         c1.metric("Last submission", f"{last['passed']}/{last['total']}", help="hidden tests passed")
         c2.metric("Best submission", f"{best['passed']}/{best['total']}", help="hidden tests passed")
         if best is not last and best["passed"] * last["total"] > last["passed"] * best["total"]:
-            st.info("The report scores your **best** submission; your last one passes fewer hidden tests.",
+            st.info("The report counts your **best** run of the hidden tests; your last one passes fewer.",
                     icon=":material/info:")
 
             def restore() -> None:
@@ -90,7 +90,7 @@ def render_submissions(session: InterviewSession, key: str) -> None:
             st.button("Put the best back in the editor", key="restore_best", on_click=restore,
                       icon=":material/undo:")
         else:
-            st.caption("The report scores your best submission: here it is also your last.")
+            st.caption("The report counts your best run of the hidden tests; here it is also your last.")
 
 
 def _render_report(which: str, report: RunReport) -> None:
