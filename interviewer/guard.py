@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .types import Question
 
@@ -117,11 +118,22 @@ class GuardContext:
     def private_ngrams(self) -> set[tuple[str, ...]]:
         public: set[tuple[str, ...]] = set()
         for text in self.public:
-            public |= _ngrams(_words(text), NGRAM)
-        grams: set[tuple[str, ...]] = set()
-        for text in self.private:
-            grams |= {g for g in _ngrams(_words(text), NGRAM) if _contentful(g)}
-        return grams - public
+            public |= _text_ngrams(text)
+        return set(_private_grams(self.private)) - public
+
+
+@lru_cache(maxsize=4096)
+def _text_ngrams(text: str) -> frozenset:
+    return frozenset(_ngrams(_words(text), NGRAM))
+
+
+@lru_cache(maxsize=512)
+def _private_grams(private: tuple[str, ...]) -> frozenset:
+    """The contentful n-grams of a question's private texts (computed once per question)."""
+    grams: set[tuple[str, ...]] = set()
+    for text in private:
+        grams |= {g for g in _text_ngrams(text) if _contentful(g)}
+    return frozenset(grams)
 
 
 @dataclass

@@ -253,6 +253,7 @@ class InterviewSession:
         self.usage = Usage()
         self.last_error: str | None = None
         self.model_advice: str = ""  # one sentence for the user about the model server (e.g. no chat template)
+        self.said: list[str] = []  # everything the interviewer said so far (the guard refuses repeats)
         self._replay(record.turns)
 
     # ------------------------------------------------------------------ construction
@@ -294,6 +295,8 @@ class InterviewSession:
                 continue
             st = self.states[-1]
             st.last_at = when
+            if t.role == "interviewer":
+                self.said.append(t.text)
             kind = {"follow_up": "probe"}.get(t.kind, t.kind)
             if kind in ("question", "probe", "challenge", "clarify"):
                 st.last_interviewer = t.text
@@ -426,6 +429,8 @@ class InterviewSession:
         ))
         if usage is not None:
             self.usage = self.usage + usage
+        if role == "interviewer":
+            self.said.append(text)
         if self.states:
             self.states[-1].last_at = self.clock()
         if role == "interviewer" and kind in ("question", "probe", "challenge", "clarify") and self.states:
@@ -690,7 +695,7 @@ class InterviewSession:
 
         context = GuardContext.for_question(
             action.question, mode=self.mode, fallback=action.probe_text, answers=self._cur().answers,
-            earlier=[t.text for t in self.store.get(self.id).turns if t.role == "interviewer"])
+            earlier=list(self.said))
         try:
             yield from guard_stream(visible(), context=context, result=result)
         except ModelError as exc:
