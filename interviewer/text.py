@@ -11,10 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?|[%$<>]")
 # "0.82" or "e.g." must not end a sentence: only split on punctuation followed by space/end.
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+_SENTENCE_SPLIT_RE = re.compile(r"[.!?;]\s+|\n+")  # the mark stays with its sentence (see split_sentences)
 
 NEGATIONS = frozenset({
     "not", "no", "never", "without", "dont", "doesnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot",
@@ -44,9 +45,21 @@ _BRITISH = {w: w.replace("ll", "l", 1) for w in (
     "levelled", "signalled", "channelled", "fuelled", "totalled", "tunnelling")}
 
 
-@lru_cache(maxsize=65536)
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_MAX = 200_000
+
+
 def stem(word: str) -> str:
-    """A light, consistent suffix stemmer (same function on answers and phrases)."""
+    """A light, consistent suffix stemmer (same function on answers and phrases), memoised."""
+    hit = _STEM_CACHE.get(word)
+    if hit is None:
+        if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
+            _STEM_CACHE.clear()
+        hit = _STEM_CACHE[word] = _stem(word)
+    return hit
+
+
+def _stem(word: str) -> str:
     w = word.lower().replace("'", "").replace("\u2019", "")
     if len(w) <= 3 or w.isdigit():
         return w
@@ -76,8 +89,7 @@ def stem(word: str) -> str:
     return w
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     stem: str
     start: int
     end: int
@@ -100,6 +112,7 @@ class Analysed:
     sentences: list[Sentence]
     index: dict[str, list[int]]
     excluded: frozenset[int] = frozenset()  # sentence indexes that must not earn credit
+    raw: list[str] | None = None  # per token, its lower-case word without apostrophes (see raw_words)
 
     def sentence_text(self, i: int) -> str:
         s = self.sentences[i]
@@ -114,7 +127,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     pos = 0
     for m in _SENTENCE_SPLIT_RE.finditer(text):
-        spans.append((pos, m.start()))
+        end = m.start()
+        if text[end] in ".!?;":
+            end += 1
+        spans.append((pos, end))
         pos = m.end()
     spans.append((pos, len(text)))
     out = []
@@ -128,19 +144,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_new_token = tuple.__new__  # Token(...) without the Python-level __new__: analyse is on the hot path
+
+
 def analyse(text: str) -> Analysed:
     text = _fold(text)
     tokens: list[Token] = []
     sentences: list[Sentence] = []
+    finditer = _TOKEN_RE.finditer
+    cache = _STEM_CACHE
     for si, (a, b) in enumerate(split_sentences(text)):
-        n = 0
-        for m in _TOKEN_RE.finditer(text, a, b):
-            tokens.append(Token(stem(m.group()), m.start(), m.end(), si))
-            n += 1
-        sentences.append(Sentence(a, b, n))
+        before = len(tokens)
+        tokens.extend([_new_token(Token, (cache.get(w) or stem(w), m.start(), m.end(), si))
+                       for m in finditer(text, a, b) if (w := m.group())])
+        sentences.append(Sentence(a, b, len(tokens) - before))
     index: dict[str, list[int]] = {}
     for i, t in enumerate(tokens):
-        index.setdefault(t.stem, []).append(i)
+        st = t[0]
+        if st in index:
+            index[st].append(i)
+        else:
+            index[st] = [i]
     return Analysed(text, tokens, sentences, index)
 
 
@@ -190,8 +214,10 @@ def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None
     parts = compile_phrase(phrase)
     if not parts:
         return None
-    all_stems = {s for p in parts for s in p}
     starts = a.index.get(parts[0][0], ())
+    if not starts:
+        return None
+    all_stems = {s for p in parts for s in p}
     for start in (reversed(starts) if last else starts):
         if a.tokens[start].sentence in a.excluded or not _seq_at(a, start, parts[0]):
             continue
@@ -226,10 +252,23 @@ def content_stems(a: Analysed) -> set[str]:
     return {t.stem for t in a.tokens if t.stem not in STOPWORDS and not t.stem.isdigit() and len(t.stem) > 2}
 
 
+def raw_words(a: Analysed) -> list[str]:
+    """Per token, its lower-case word without apostrophes (computed once per analysis)."""
+    if a.raw is None:
+        low = a.text.lower()
+        if len(low) != len(a.text):  # lower() changed the length (rare letters): lower each word alone
+            a.raw = [a.text[t[1]:t[2]].lower().replace("'", "") for t in a.tokens]
+        else:
+            a.raw = [low[t[1]:t[2]] for t in a.tokens]
+            if "'" in low:
+                a.raw = [w.replace("'", "") for w in a.raw]
+    return a.raw
+
+
 def stopword_ratio(a: Analysed) -> float:
     if not a.tokens:
         return 0.0
-    raw = [a.text[t.start:t.end].lower().replace("'", "") for t in a.tokens]
+    raw = raw_words(a)
     return sum(1 for w in raw if w in STOPWORDS) / len(raw)
 
 

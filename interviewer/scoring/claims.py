@@ -19,23 +19,24 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
-from ..text import NEGATIONS, STOPWORDS, Analysed, _fold, compile_phrase, stem
+from ..text import NEGATIONS, STOPWORDS, Analysed, _fold, compile_phrase, raw_words, stem
 from ..types import Question, RubricItem, parse_claim
 
 WINDOW_TOKENS = 20  # a claim's concepts lie within this many tokens
 NEGATION_BEFORE = 3  # a negation this close before a concept negates it
 
 # Clause boundaries inside a sentence (the match ends a clause; the marker word starts the next one).
-_CLAUSE_RE = re.compile(
-    r"[;\u2014]|(?<=[A-Za-z])\s[-\u2013]\s(?=[A-Za-z])|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|"
-    r"which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|unlike|instead of|"
-    r"rather than|as opposed to|contrary to|versus|vs)\b)",
-    re.I,
-)
+_CLAUSE_PATTERN = (
+    r"[;\u2014]|,\s*(?=(?:and|but|or|so that|whereas|while|although|though|yet|unlike|which is|instead|rather)\b)"
+    r"|\s(?:(?<=[A-Za-z]\s)[-\u2013]\s(?=[A-Za-z])|(?=(?:but|whereas|while|however|although|though|unlike|"
+    r"instead of|rather than|as opposed to|contrary to|versus|vs)\b))"
+)  # every branch starts with a character from a small set, so the regex engine skips ahead quickly
+_CLAUSE_RE = re.compile(_CLAUSE_PATTERN, re.I)
+_CLAUSE_RE_LOWER = re.compile(_CLAUSE_PATTERN)  # on lower-cased text: the same cuts, faster than re.I
 
 # Words that add nothing between two concepts: a list, or a vague "is related to".
 _ARTICLES = frozenset({"the", "a", "an"})
@@ -80,8 +81,7 @@ but and so actually in fact true the case right correct at all really quite simp
 """.split()) | STOPWORDS
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """Where a claim occurs, and whether it is asserted."""
 
     sentence: int
@@ -102,31 +102,48 @@ class Clauses:
     of_token: list[int]
     spans: list[tuple[int, int]]  # (first token, last token) per clause
     sentence_of_clause: list[int]
+    first_of_sentence: list[int]  # per sentence, its first clause (-1 if the sentence has no token)
 
 
 def clauses(a: Analysed) -> Clauses:
-    of_token = [0] * len(a.tokens)
+    tokens = a.tokens
+    of_token = [0] * len(tokens)
     spans: list[tuple[int, int]] = []
     sent_of: list[int] = []
+    first_of: list[int] = []
     ti = 0
+    low = a.text.lower()
+    rx, src = (_CLAUSE_RE_LOWER, low) if len(low) == len(a.text) else (_CLAUSE_RE, a.text)
     for si, s in enumerate(a.sentences):
-        cuts = [m.start() for m in _CLAUSE_RE.finditer(a.text, s.start, s.end)]
-        current = None
+        end = ti + s.n_words
+        if end == ti:
+            first_of.append(-1)
+            continue
+        first_of.append(len(spans))
+        cuts = [m.start() for m in rx.finditer(src, s.start, s.end)]
+        if not cuts:  # one clause: the whole sentence
+            of_token[ti:end] = [len(spans)] * (end - ti)
+            spans.append((ti, end - 1))
+            sent_of.append(si)
+            ti = end
+            continue
+        first = ti
         ci = 0
-        while ti < len(a.tokens) and a.tokens[ti].sentence == si:
-            start = a.tokens[ti].start
+        while ti < end:
+            start = tokens[ti].start
             k = ci
             while k < len(cuts) and cuts[k] <= start:
                 k += 1
-            if current is None or k != ci:
-                spans.append((ti, ti))
+            if k != ci and ti > first:
+                spans.append((first, ti - 1))
                 sent_of.append(si)
-                current = len(spans) - 1
-                ci = k
-            spans[current] = (spans[current][0], ti)
-            of_token[ti] = current
+                first = ti
+            ci = k
+            of_token[ti] = len(spans)
             ti += 1
-    return Clauses(of_token, spans, sent_of)
+        spans.append((first, end - 1))
+        sent_of.append(si)
+    return Clauses(of_token, spans, sent_of, first_of)
 
 
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?\*?|[%$<>]")
@@ -152,27 +169,18 @@ def compiled_claim(text: str) -> tuple[tuple[tuple[tuple[str, ...], ...], ...], 
     return tuple(tuple(compile_concept_phrase(p) for p in concept) for concept in parse_claim(text))
 
 
-def _tok_eq(a: Analysed, raw: list[str], i: int, w: str) -> bool:
-    if w.endswith("*"):
-        return raw[i].startswith(w[:-1])
-    return a.tokens[i].stem == w
-
-
-def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, ...], ...]) -> int | None:
+def _match_at(ix: "AnswerIndex", start: int, parts: tuple[tuple[str, ...], ...]) -> int | None:
     """Last token index if `parts` (with gaps of up to 5 words between parts) match from `start`."""
-    toks = a.tokens
-    sent = toks[start].sentence
-    end = start - 1
-    for k, part in enumerate(parts):
-        if k == 0:
-            pos: Sequence[int] = [start]
-        else:
-            pos = range(end + 1, min(end + 7, len(toks)))
+    n = len(ix.stems)
+    sent = ix.sents[start]
+    end = _seq_from(ix, start, parts[0], sent)
+    if end is None:
+        return None
+    for part in parts[1:]:
         found = None
-        for j in pos:
-            last = _seq_from(a, raw, j, part, sent)
-            if last is not None:
-                found = last
+        for j in range(end + 1, min(end + 7, n)):
+            found = _seq_from(ix, j, part, sent)
+            if found is not None:
                 break
         if found is None:
             return None
@@ -183,15 +191,22 @@ def _match_at(a: Analysed, raw: list[str], start: int, parts: tuple[tuple[str, .
 _SKIPPABLE = frozenset({"the", "a", "an"})
 
 
-def _seq_from(a: Analysed, raw: list[str], j: int, part: tuple[str, ...], sent: int) -> int | None:
+def _seq_from(ix: "AnswerIndex", j: int, part: tuple[str, ...], sent: int) -> int | None:
     """Last token index if `part` matches from token j; articles in the answer between words are skipped."""
-    toks = a.tokens
+    stems = ix.stems
+    sents = ix.sents
+    n = len(stems)
     i = j
     for k, w in enumerate(part):
-        if k > 0:
-            while i < len(toks) and toks[i].stem in _SKIPPABLE and w not in _SKIPPABLE:
+        if k > 0 and w not in _SKIPPABLE:
+            while i < n and stems[i] in _SKIPPABLE:
                 i += 1
-        if i >= len(toks) or toks[i].sentence != sent or not _tok_eq(a, raw, i, w):
+        if i >= n or sents[i] != sent:
+            return None
+        if w[-1:] == "*":
+            if not ix.raw[i].startswith(w[:-1]):
+                return None
+        elif stems[i] != w:
             return None
         i += 1
     return i - 1
@@ -203,11 +218,14 @@ class AnswerIndex:
 
     a: Analysed
     cl: Clauses
-    raw: list[str]
+    stems: list[str] = field(default_factory=list)
+    sents: list[int] = field(default_factory=list)
     _occ: dict = field(default_factory=dict)
     _sorted: list[tuple[str, int]] = field(default_factory=list)
     _refuted: dict = field(default_factory=dict)
     _concepts: dict = field(default_factory=dict)
+    _prefix: dict = field(default_factory=dict)
+    _subjects_by_clause: dict = field(default_factory=dict)
 
     def subject_occurrences(self, subjects) -> list:
         """(phrase, occurrences) for every subject phrase that occurs (cached per answer)."""
@@ -219,40 +237,60 @@ class AnswerIndex:
             self._occ[("subjects", id(subjects))] = cached
         return cached
 
+    @property
+    def raw(self) -> list[str]:
+        return raw_words(self.a)
+
+    def subjects_by_clause(self, subjects) -> dict[int, list]:
+        """Clause -> [(occurrence, phrase)] of every subject phrase that occurs (cached per answer)."""
+        cached = self._subjects_by_clause.get(id(subjects))
+        if cached is None or cached[0] is not subjects:
+            by_clause: dict[int, list] = {}
+            of_token = self.cl.of_token
+            for parts, occ in self.subject_occurrences(subjects):
+                for m in occ:
+                    by_clause.setdefault(of_token[m[0]], []).append((m, parts))
+            cached = (subjects, by_clause)
+            self._subjects_by_clause[id(subjects)] = cached
+        return cached[1]
+
     def prefix_starts(self, prefix: str) -> list[int]:
         """Token indexes whose raw word starts with `prefix` (bisect over the sorted words)."""
+        hit = self._prefix.get(prefix)
+        if hit is not None:
+            return hit
         if not self._sorted:
             self._sorted = sorted((r, i) for i, r in enumerate(self.raw))
-        lo = bisect.bisect_left(self._sorted, (prefix, -1))
+        order = self._sorted
+        k = bisect.bisect_left(order, (prefix, -1))
+        n = len(order)
         out = []
-        for r, i in self._sorted[lo:]:
-            if not r.startswith(prefix):
-                break
-            out.append(i)
-        return sorted(out)
+        while k < n and order[k][0].startswith(prefix):
+            out.append(order[k][1])
+            k += 1
+        out.sort()
+        self._prefix[prefix] = out
+        return out
 
     def occurrences(self, parts: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
         if not parts:
             return []
-        w0 = parts[0][0]
-        if w0[-1] != "*" and w0 not in self.a.index:
-            return []
         hit = self._occ.get(parts)
         if hit is not None:
             return hit
-        out = []
-        if parts:
+        index = self.a.index
+        out: list[tuple[int, int]] = []
+        # every whole word of the phrase must occur somewhere in the answer
+        if index.keys() >= _required_words(parts):
             w0 = parts[0][0]
-            if w0.endswith("*"):
-                starts = self.prefix_starts(w0[:-1])
-            else:
-                starts = self.a.index.get(w0, [])
+            starts = self.prefix_starts(w0[:-1]) if w0[-1] == "*" else index.get(w0, [])
             if len(parts) == 1 and len(parts[0]) == 1:
                 out = [(i, i) for i in starts]  # one word: every start is a match
             else:
+                of_token = self.cl.of_token
                 for start in starts:
-                    end = _match_at(self.a, self.raw, start, parts)
-                    if end is not None and self.cl.of_token[start] == self.cl.of_token[end]:
+                    end = _match_at(self, start, parts)
+                    if end is not None and of_token[start] == of_token[end]:
                         out.append((start, end))
         self._occ[parts] = out
         return out
@@ -263,22 +301,51 @@ class AnswerIndex:
         if hit is not None and hit[0] is concept:
             return hit[1]
         found: list[tuple[int, int]] = []
-        index = self.a.index
-        for parts in concept:
-            w0 = parts[0][0] if parts else ""
-            if not w0 or (w0[-1] != "*" and w0 not in index):
-                continue
-            found.extend(self.occurrences(parts))
-        # The longest match wins: "roc" inside "roc auc" is not a second mention.
-        out = [m for m in found if not any(o != m and o[0] <= m[0] and m[1] <= o[1]
-                                           and self.a.tokens[o[0]].stem not in _ARTICLES for o in found)]
+        keys = self.a.index.keys()
+        for parts, req in _concept_info(concept):
+            if keys >= req:
+                found.extend(self.occurrences(parts))
+        # The longest match wins: "roc" inside "roc auc" is not a second mention (a match that starts
+        # with an article does not hide another).
+        if len(found) <= 1:
+            out = found
+        else:
+            out = []
+            max_end = -1
+            stems = self.stems
+            for m in sorted(set(found), key=lambda m: (m[0], -m[1])):
+                if m[1] > max_end:
+                    out.append(m)
+                if stems[m[0]] not in _ARTICLES and m[1] > max_end:
+                    max_end = m[1]
         self._concepts[key] = (concept, out)
         return out
 
 
+_REQUIRED: dict[int, tuple] = {}
+
+
+def _required_words(parts: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """The whole (non-prefix) words of a phrase: each must occur in the answer for the phrase to match."""
+    hit = _REQUIRED.get(id(parts))
+    if hit is None or hit[0] is not parts:
+        hit = _REQUIRED[id(parts)] = (parts, frozenset(w for part in parts for w in part if w[-1:] != "*"))
+    return hit[1]
+
+
+_CONCEPT_INFO: dict[int, tuple] = {}
+
+
+def _concept_info(concept) -> tuple:
+    """A concept's non-empty phrases, each with its required words (computed once per compiled concept)."""
+    hit = _CONCEPT_INFO.get(id(concept))
+    if hit is None or hit[0] is not concept:
+        hit = _CONCEPT_INFO[id(concept)] = (concept, tuple((p, _required_words(p)) for p in concept if p))
+    return hit[1]
+
+
 def index_answer(a: Analysed) -> AnswerIndex:
-    raw = [a.text[t.start:t.end].lower().replace("'", "").replace("\u2019", "") for t in a.tokens]
-    return AnswerIndex(a, clauses(a), raw)
+    return AnswerIndex(a, clauses(a), [t[0] for t in a.tokens], [t[3] for t in a.tokens])
 
 
 @dataclass(frozen=True)
@@ -378,9 +445,20 @@ _VERBAL_NEGATIONS = NEGATIONS - {"no", "without"}
 
 def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
     clause = ix.cl.of_token[matches[0][0]]
-    c_first, c_last = ix.cl.spans[clause]
     lo = min(f for f, _ in matches)
-    stems_before = [a.tokens[j].stem for j in range(c_first, lo)]
+    key = ("at", clause, lo)  # the verdict depends only on the clause and where the claim starts in it
+    hit = ix._refuted.get(key)
+    if hit is None:
+        hit = ix._refuted[key] = _refuted_at(a, ix, clause, lo)
+    return hit
+
+
+_CONTRAST_FIRST = frozenset(p[0][0] for p in _CONTRAST_PHRASES)
+
+
+def _refuted_at(a: Analysed, ix: AnswerIndex, clause: int, lo: int) -> bool:
+    c_first, c_last = ix.cl.spans[clause]
+    stems_before = ix.stems[c_first:lo]
     for j in range(c_first, lo):
         if a.tokens[j].stem in _FRAME_STEMS:
             # "unlike X, Y ...": the contrast frame covers X only, up to the next comma
@@ -392,8 +470,8 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
         if st in _WHO and any(x in _BELIEVE for x in stems_before[k + 1:k + 4]):
             return True
     # "instead of X, Y": the contrast covers what follows it up to the next comma, not the rest of the clause
-    raw_before = [a.tokens[j].stem for j in range(c_first, lo)]
-    for parts in _CONTRAST_PHRASES:
+    raw_before = stems_before
+    for parts in (_CONTRAST_PHRASES if not _CONTRAST_FIRST.isdisjoint(stems_before) else ()):
         first = parts[0]
         for j in range(len(raw_before) - len(first) + 1):
             if tuple(raw_before[j:j + len(first)]) == first:
@@ -402,7 +480,7 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
                     return True
     framed = ix._refuted.get(clause)
     if framed is None:
-        clause_stems = [a.tokens[j].stem for j in range(c_first, c_last + 1)]
+        clause_stems = ix.stems[c_first:c_last + 1]
         present = set(clause_stems)
         framed = any(parts[0][0] in present and _contains(clause_stems, parts) for parts in _FRAME_PHRASES)
         ix._refuted[clause] = framed
@@ -410,10 +488,10 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
         return True
     # The sentence names a myth before this clause ("A common myth is that X").
     sent = a.tokens[lo].sentence
-    s_first = next(i for i, s in enumerate(ix.cl.sentence_of_clause) if s == sent)
+    s_first = ix.cl.first_of_sentence[sent]
     for k in range(s_first, clause):
         f, la = ix.cl.spans[k]
-        prior = [a.tokens[j].stem for j in range(f, la + 1)]
+        prior = ix.stems[f:la + 1]
         if any(s in _FRAME_STEMS for s in prior) and ("that" in prior or prior[-1:] in (["is"], ["be"])):
             return True
     # A short rejecting clause right after, in the same sentence ("...; it does not", "- but that is wrong"):
@@ -506,29 +584,40 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
         if not _related(a, chosen):
             continue
         if subject_occ is None:
-            own = {parts for concept in claim for parts in concept}
-            subject_occ = [(m, parts) for parts, occ in ix.subject_occurrences(qc.subjects) if parts not in own
-                           for m in occ]
-        if _closer_subject(ix, chosen, subject_occ, qc):
+            subject_occ = ix.subjects_by_clause(qc.subjects)
+            own = _own_phrases(claim)
+        if _closer_subject(ix, chosen, subject_occ.get(clause, ()), own, qc):
             continue
         seen.add((lo, hi))
         hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
     return hits
 
 
-def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], subject_occ, qc: "QuestionClaims") -> bool:
+_OWN: dict[int, tuple] = {}
+
+
+def _own_phrases(claim) -> frozenset:
+    hit = _OWN.get(id(claim))
+    if hit is None or hit[0] is not claim:
+        hit = _OWN[id(claim)] = (claim, frozenset(parts for concept in claim for parts in concept))
+    return hit[1]
+
+
+def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], in_clause, own: frozenset,
+                    qc: "QuestionClaims") -> bool:
     """Another subject in the clause, one that some claim pairs with this very concept occurrence, sits
     nearer to it than the claim's own subject ("high bias means overfitting": overfitting goes to bias)."""
+    if not in_clause:
+        return False
     m1 = chosen[0]
-    clause = ix.cl.of_token[m1[0]]
-    rivals = [(r, parts) for r, parts in subject_occ
-              if ix.cl.of_token[r[0]] == clause and not any(_overlaps(r, c) for c in chosen)]
+    rivals = [(r, parts) for r, parts in in_clause
+              if parts not in own and not any(_overlaps(r, c) for c in chosen)]
     if not rivals:
         return False
     for m in chosen[1:]:
-        own = _distance(m, m1)
+        near = _distance(m, m1)
         for r, parts in rivals:
-            if _distance(m, r) < own and _takes(ix, qc.claims_of_subject.get(parts, ()), m):
+            if _distance(m, r) < near and _takes(ix, qc.claims_of_subject.get(parts, ()), m):
                 return True
     return False
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text import Analysed, analyse, content_stems, stem, stopword_ratio
+from ..text import STOPWORDS, Analysed, analyse, content_stems, raw_words, stem, stopword_ratio
 from ..types import Flag, ItemVerdict, Kind, Question, RubricItem, Score
 from .claims import _VAGUE, AnswerIndex, Hit, index_answer, item_hits, named_sentences, question_claims
 from .policy import POLICY, ScoringPolicy
@@ -22,29 +22,51 @@ OFF_TOPIC_OVERLAP = 0.12
 COPY_NGRAM = 4
 COPY_SHARE = 0.5
 
-_INJECTION_PATTERNS = [
-    r"\bignore\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
-    r"\bdisregard\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
-    r"\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(ai|grader|evaluator|model|assistant|judge|llm|scorer)\b",
-    r"\b(dear|hey|hi)\s+(ai|grader|evaluator|model|assistant|judge)\b",
-    r"\b(grader|evaluator|judge|scorer)\s*[:,]",
-    r"\b(give|award|assign|mark|grade|score|rate)\b.{0,30}\b(full|maximum|max|perfect|100|10/10|strong|covered|all items)\b",
-    r"\byou are (now )?(a|an|the)\b.{0,30}\b(grader|evaluator|judge|assistant|ai)\b",
-    r"^\s*(system|assistant|user)\s*:",
-    r"<\|?\s*/?\s*(system|im_start|im_end|assistant|user)\b",
-    r"\[/?(inst|system)\]",
-    r"\"(covered|score|band|items|sentences)\"\s*:",
-    r"```\s*json",
-    r"\b(all|every) (rubric )?items? (are|is|as) covered\b",
-    r"\bnew instructions?\b",
-    r"\bend of (the )?(answer|response|candidate)\b",
+_GRADER = "ai grader evaluator model assistant judge llm scorer"
+# (pattern, word sets it needs, characters it needs): every pattern needs at least one word of each of its
+# sets (lower-case \w+ words) and each of its characters, so the regex runs only where it could match.
+_INJECTION_RULES = [
+    (r"\bignore\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
+     ("ignore", "instruction instructions rubric above previous prior"), ""),
+    (r"\bdisregard\b.{0,40}\b(instructions?|rubric|above|previous|prior)\b",
+     ("disregard", "instruction instructions rubric above previous prior"), ""),
+    (r"\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(ai|grader|evaluator|model|assistant|judge|llm|scorer)\b",
+     ("note message instruction instructions", "to for", _GRADER), ""),
+    (r"\b(dear|hey|hi)\s+(ai|grader|evaluator|model|assistant|judge)\b", ("dear hey hi", _GRADER), ""),
+    (r"\b(grader|evaluator|judge|scorer)\s*[:,]", ("grader evaluator judge scorer",), ""),
+    (r"\b(give|award|assign|mark|grade|score|rate)\b.{0,30}\b(full|maximum|max|perfect|100|10/10|strong|covered|all items)\b",
+     ("give award assign mark grade score rate", "full maximum max perfect 100 10 strong covered all"), ""),
+    (r"\byou are (now )?(a|an|the)\b.{0,30}\b(grader|evaluator|judge|assistant|ai)\b",
+     ("you", "are", "grader evaluator judge assistant ai"), ""),
+    (r"^\s*(system|assistant|user)\s*:", ("system assistant user",), ":"),
+    (r"<\|?\s*/?\s*(system|im_start|im_end|assistant|user)\b", ("system im_start im_end assistant user",), "<"),
+    (r"\[/?(inst|system)\]", ("inst system",), "["),
+    (r"\"(covered|score|band|items|sentences)\"\s*:", ("covered score band items sentences",), '"'),
+    (r"```\s*json", ("json",), "```"),
+    (r"\b(all|every) (rubric )?items? (are|is|as) covered\b", ("all every", "covered"), ""),
+    (r"\bnew instructions?\b", ("new", "instruction instructions"), ""),
+    (r"\bend of (the )?(answer|response|candidate)\b", ("end", "answer response candidate"), ""),
 ]
-# Every pattern above needs one of these words or marks: the (slow) regex runs only when one is present.
-_INJECTION_TRIGGERS = ("ignore", "disregard", "note", "message", "instruction", "dear", "hey", "hi ", "grader",
-                       "evaluator", "judge", "scorer", "give", "award", "assign", "mark", "grade", "score",
-                       "rate", "you are", "system", "assistant", "user", "<", "[", '"', "```", "all ", "every ",
-                       "new ", "end of")
+_INJECTION_PATTERNS = [p for p, _, _ in _INJECTION_RULES]
 INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.I | re.M)
+_INJECTION_CHECKS = [(re.compile(p, re.I | re.M), tuple(frozenset(ws.split()) for ws in sets), chars)
+                     for p, sets, chars in _INJECTION_RULES]
+_WORD_RE = re.compile(r"\w+")
+
+
+def addressed_to_grader(sentence: str, checks: list | None = None) -> bool:
+    """True if the sentence speaks to the grader (same verdict as INJECTION_RE.search, run only where a
+    pattern's words and characters are all present)."""
+    low = sentence.lower()
+    words = None
+    for rx, sets, chars in _INJECTION_CHECKS if checks is None else checks:
+        if chars and chars not in low:
+            continue
+        if words is None:
+            words = set(_WORD_RE.findall(low))
+        if all(not ws.isdisjoint(words) for ws in sets) and rx.search(sentence):
+            return True
+    return False
 
 # Words with no content of their own: a sentence made only of these and the topic's vocabulary is filler.
 _GENERIC = frozenset(stem(w) for w in """
@@ -80,12 +102,46 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
+_ALNUM_RE = re.compile(r"[A-Za-z0-9]+")
+
+
 def _words(text: str) -> list[str]:
-    return [stem(w) for w in re.findall(r"[A-Za-z0-9]+", text)]
+    return [stem(w) for w in _ALNUM_RE.findall(text)]
 
 
-def copied_from(sentence: str, sources: list[set[tuple[str, ...]]]) -> bool:
-    words = _words(sentence)
+def _sentence_words(a: Analysed) -> list[list[str]]:
+    """Per sentence, `_words` of its text, from the analysis's tokens (no second pass over the text)."""
+    out: list[list[str]] = []
+    text = a.text
+    k = 0
+    for s in a.sentences:
+        words: list[str] = []
+        for t in a.tokens[k:k + s.n_words]:
+            if t[2] - t[1] == 1 and text[t[1]] in "%$<>":
+                continue
+            if "'" in text[t[1]:t[2]]:
+                words.extend(stem(w) for w in _ALNUM_RE.findall(text, t[1], t[2]))
+            else:
+                words.append(t[0])
+        out.append(words)
+        k += s.n_words
+    return out
+
+
+def _grader_checks(a: Analysed) -> list:
+    """The injection checks whose words and characters all occur somewhere in the answer."""
+    low = a.text.lower()
+    if low.isascii() and "'" not in low and "_" not in low:
+        words = set(raw_words(a))  # the same words as \w+ finds here (plus %$<> tokens)
+    else:
+        words = set(_WORD_RE.findall(low))
+    return [(rx, sets, chars) for rx, sets, chars in _INJECTION_CHECKS
+            if (not chars or chars in low) and all(not ws.isdisjoint(words) for ws in sets)]
+
+
+def copied_from(sentence: str, sources: list[set[tuple[str, ...]]], words: list[str] | None = None) -> bool:
+    if words is None:
+        words = _words(sentence)
     grams = _ngrams(words, COPY_NGRAM)
     if len(words) < COPY_NGRAM + 1 or not grams:
         return False
@@ -117,11 +173,11 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
     seen: set[str] = set()
     shown_grams = [_ngrams(_words(s), COPY_NGRAM) for s in shown if s]
     question_grams = [_question_grams(q)]
-    for i in range(len(a.sentences)):
+    checks = _grader_checks(a)
+    for i, sent_words in enumerate(_sentence_words(a)):
         sentence = a.sentence_text(i)
-        key = " ".join(_words(sentence))
-        low = sentence.lower()
-        if any(t in low for t in _INJECTION_TRIGGERS) and INJECTION_RE.search(sentence):
+        key = " ".join(sent_words)
+        if checks and addressed_to_grader(sentence, checks):
             excluded.add(i)
             reasons[i] = "text addressed to the grader earns nothing"
             if "instructions_to_grader" not in flags:
@@ -129,12 +185,12 @@ def inspect_answer(q: Question, answer: str, *, shown: tuple[str, ...] = (),
         elif key in seen:
             excluded.add(i)
             reasons[i] = "a repeated sentence counts once"
-        elif shown_grams and copied_from(sentence, shown_grams):
+        elif shown_grams and copied_from(sentence, shown_grams, sent_words):
             excluded.add(i)
             reasons[i] = "text copied from what you were shown earns nothing"
             if "copied_reference" not in flags:
                 flags.append("copied_reference")
-        elif copied_from(sentence, question_grams):
+        elif copied_from(sentence, question_grams, sent_words):
             excluded.add(i)
             reasons[i] = "a sentence that repeats the question earns nothing"
         seen.add(key)
@@ -176,20 +232,19 @@ def filler_sentences(q: Question, ins: Inspected, asserting: set[int]) -> set[in
     topic = _vocabs(q)[1]
     out = set()
     a = ins.a
-    for i in range(len(a.sentences)):
+    k = 0
+    for i, s in enumerate(a.sentences):
+        toks = a.tokens[k:k + s.n_words]
+        k += s.n_words
         if i in asserting or i in ins.excluded:
             continue
-        stems = {t.stem for t in a.tokens if t.sentence == i}
-        content = {s for s in stems if len(s) > 2 and not s.isdigit()} - _stop_and_generic()
+        content = {t[0] for t in toks if len(t[0]) > 2 and not t[0].isdigit()} - _STOP_AND_GENERIC
         if content and content <= topic:
             out.add(i)
     return out
 
 
-def _stop_and_generic() -> frozenset[str]:
-    from ..text import STOPWORDS
-
-    return STOPWORDS | _GENERIC
+_STOP_AND_GENERIC = STOPWORDS | _GENERIC
 
 
 def assign_sentences(candidates: dict[str, list[int]], weights: dict[str, float], per_sentence: int) -> dict[str, int]:
