@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -280,6 +280,26 @@ def _sqlite_statement_deadline(conn, _cursor, _statement, _params, _context, _ex
     conn.connection.dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
 
+def _driver_sql(stmt, engine: Engine) -> tuple[str, Callable[[dict], tuple]]:
+    """A statement compiled once for the engine's dialect: its SQL and a function from named parameters to
+    the driver's positional arguments, each converted by its column type's bind processor."""
+    dialect = engine.dialect
+    compiled = stmt.compile(dialect=dialect)
+    names = list(compiled.positiontup or ())
+    binds = [compiled.binds[n] for n in names]
+    # (name, literal value for the statement's own constants, bind processor)
+    plan = [(n, None if b.required else b.effective_value, b.type.dialect_impl(dialect).bind_processor(dialect))
+            for n, b in zip(names, binds)]
+
+    def args(params: dict) -> tuple:
+        out = []
+        for name, literal, proc in plan:
+            value = params[name] if literal is None else literal
+            out.append(proc(value) if proc is not None and value is not None else value)
+        return tuple(out)
+    return compiled.string, args
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     """WAL (readers never block the writer) and NORMAL sync: still durable across an app crash."""
     cur = dbapi_conn.cursor()
@@ -325,7 +345,10 @@ class Store:
                     },
                 }
             self.engine = create_engine(parsed, **kwargs)
+            self._turn_sql: list | None = None
             if backend == "sqlite":
+                # add_turn runs twice per turn: on SQLite it goes straight to the driver (see _add_turn_sqlite)
+                self._turn_sql = [_driver_sql(stmt, self.engine) for stmt in (_TOUCH_INTERVIEW, _INSERT_TURN)]
                 event.listen(self.engine, "connect", _sqlite_pragmas)
                 event.listen(self.engine, "before_cursor_execute", _sqlite_statement_deadline)
             self.migrate()
@@ -382,6 +405,8 @@ class Store:
         params = {f"b_{k}": v for k, v in turn.model_dump(exclude={"code_run"}).items()} | {
             "iid": interview_id, "add_prompt": turn.prompt_tokens, "add_completion": turn.completion_tokens,
             "add_cost": turn.cost_usd}
+        if self._turn_sql is not None and turn.code_run is None:
+            return self._add_turn_sqlite(params)
         with self.engine.begin() as conn:
             # Update the interview row first: it locks the row (PostgreSQL) or the database (SQLite), so
             # concurrent writers to one interview (two tabs) take turns and get distinct seqs.
@@ -390,6 +415,36 @@ class Store:
             if turn.code_run is not None:
                 conn.execute(insert(code_runs).values(interview_id=interview_id, seq=seq, **turn.code_run.model_dump()))
             return seq
+
+    def _add_turn_sqlite(self, params: dict) -> int:
+        """add_turn's two statements through the driver itself, compiled once by SQLAlchemy (the same SQL
+        and bind conversions), without its per-statement overhead: half the engine's time per turn."""
+        assert self._turn_sql is not None
+        try:
+            raw = self.engine.raw_connection()
+        except Exception as exc:  # SQLAlchemy's or the driver's own (raised while connecting)
+            raise plain_error(exc, self.safe_url) from exc
+        try:
+            deadline = time.monotonic() + STATEMENT_TIMEOUT_S
+            driver: Any = raw.driver_connection
+            driver.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            cur = raw.cursor()
+            try:
+                (touch, touch_args), (ins, ins_args) = ((sql, args(params)) for sql, args in self._turn_sql)
+                cur.execute(touch, touch_args)
+                cur.execute(ins, ins_args)
+                row: Any = cur.fetchone()
+                seq = row[0]
+                cur.close()
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            return int(seq)
+        except Exception as exc:  # the driver's own errors (sqlite3.Error) in plain words, like everywhere else
+            raise plain_error(exc, self.safe_url) from exc
+        finally:
+            raw.close()  # back to the pool
 
     @_plain_db_errors
     def add_usage(self, interview_id: str, *, prompt_tokens: int, completion_tokens: int,

@@ -151,12 +151,19 @@ def analyse(text: str) -> Analysed:
     text = _fold(text)
     tokens: list[Token] = []
     sentences: list[Sentence] = []
-    finditer = _TOKEN_RE.finditer
+    findall = _TOKEN_RE.findall
+    find = text.find
     cache = _STEM_CACHE
+    append = tokens.append
     for si, (a, b) in enumerate(split_sentences(text)):
         before = len(tokens)
-        tokens.extend([_new_token(Token, (cache.get(w) or stem(w), m.start(), m.end(), si))
-                       for m in finditer(text, a, b) if (w := m.group())])
+        pos = a
+        for w in findall(text, a, b):
+            # the next occurrence of the word is the match: the text between two tokens has no token character
+            pos = find(w, pos)
+            end = pos + len(w)
+            append(_new_token(Token, (cache.get(w) or stem(w), pos, end, si)))
+            pos = end
         sentences.append(Sentence(a, b, len(tokens) - before))
     index: dict[str, list[int]] = {}
     for i, t in enumerate(tokens):

@@ -167,3 +167,33 @@ def test_a_binary_or_non_utf8_answer_file_is_one_sentence(tmp_path, content, wor
     line = _one_sentence(_cli("interview", "--question", "regularization", "--answers", str(answer),
                               db_url=f"sqlite:///{tmp_path / 'y.db'}"))
     assert words in line
+
+
+def test_the_sqlite_fast_path_writes_exactly_what_sqlalchemy_writes(tmp_path):
+    """add_turn goes straight to the driver on SQLite; the rows must be byte for byte those of the
+    SQLAlchemy path (same SQL, same bind conversions), with and without a cost."""
+    import sqlite3
+
+    db = tmp_path / "same.db"
+    store = Store(f"sqlite:///{db}")
+    assert store._turn_sql is not None
+    iid = store.create_interview(user_id="u", mode="interview", title="t", plan=["regularization"],
+                                 loop_name=None, interviewer_model=None, judge_model=None)
+    now = datetime.now(timezone.utc)
+    fast = store._turn_sql
+    for cost in (0.25, None):
+        turn = TurnRecord(seq=0, role="candidate", kind="answer", question_id="regularization", text="an answer",
+                          created_at=now, model="m", prompt_tokens=5, completion_tokens=7, cost_usd=cost,
+                          probe_item="bias", private_notes="notes")
+        store._turn_sql = fast
+        assert store.add_turn(iid, turn) in (1, 3)
+        store._turn_sql = None  # the SQLAlchemy path
+        assert store.add_turn(iid, turn) in (2, 4)
+    store._turn_sql = fast
+    rows = sqlite3.connect(db).execute("SELECT * FROM turns ORDER BY seq").fetchall()
+    strip = [tuple(v for k, v in enumerate(r) if k not in (0, 2)) for r in rows]  # all but id and seq
+    assert strip[0] == strip[1] and strip[2] == strip[3], rows
+    assert [r[2] for r in rows] == [1, 2, 3, 4]
+    rec = store.get(iid)
+    assert rec is not None and rec.prompt_tokens == 20 and rec.cost_usd == 0.5
+    store.engine.dispose()
