@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
 import streamlit as st
 
@@ -11,6 +12,7 @@ from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.types import Kind
 from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
+from ui.transcript import transcript_rows
 from ui.voice import speak, to_speak, voice_toggle
 
 if TYPE_CHECKING:
@@ -236,10 +238,11 @@ def render_error_and_retry(session: InterviewSession) -> None:
         st.warning(session.model_advice, icon=":material/build:")
 
 
-def read_input(session: InterviewSession):
-    """The chat input (pinned to the bottom). Returns a reply stream to show after the transcript, or None.
+def read_input(session: InterviewSession) -> Reply | None:
+    """The chat input (pinned to the bottom). Returns the sent answer and the reply to stream after the
+    transcript, or None.
 
-    The answer is saved before anything is drawn, so the transcript below already holds it.
+    The answer is saved before the transcript is drawn; its row joins the transcript read at the top of the run.
     """
     audio_ok = can_transcribe(app.interviewer_model)  # only when the server offers speech-to-text
     value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
@@ -259,7 +262,7 @@ def read_input(session: InterviewSession):
     return _submit(session, text)
 
 
-def render_draft(session: InterviewSession):
+def render_draft(session: InterviewSession) -> Reply | None:
     """A spoken answer's transcript, editable before it is sent."""
     draft = st.session_state.get("draft")
     if draft is None:
@@ -279,7 +282,15 @@ def render_draft(session: InterviewSession):
     return None
 
 
-def _submit(session: InterviewSession, text: str):
+class Reply(NamedTuple):
+    """A sent answer: its transcript row (saved already) and the interviewer's reply to stream."""
+
+    answer: dict
+    stream: Iterator[str]
+
+
+def _submit(session: InterviewSession, text: str) -> Reply | None:
+    qid = session.current.question.id if session.current else ""
     try:
         gen = session.submit(text)
     except InterviewerError as exc:  # a refused answer, or the database did not respond
@@ -290,13 +301,13 @@ def _submit(session: InterviewSession, text: str):
         return None
     for k in ("error", "draft_note"):
         st.session_state.pop(k, None)
-    return gen
+    return Reply({"role": "candidate", "kind": "answer", "question_id": qid, "text": text.strip()}, gen)
 
 
-def render_report(session: InterviewSession) -> None:
+def render_report(session: InterviewSession, rec) -> None:
     from ui.report import render_results
 
-    render_results(app.store.get(session.id), bank, title="Your report", key="r")
+    render_results(rec, bank, title="Your report", key="r")
 
 
 def _discard(session: InterviewSession) -> None:
@@ -346,9 +357,17 @@ def _focus_answer_box() -> None:
             unsafe_allow_javascript=True)
 
 
+def _drawn_state(session: InterviewSession) -> tuple:
+    """What the page draws above a streamed reply depends on: the question (title line, layout, folded
+    earlier questions) and whether the answer box takes an answer."""
+    return (len(session.states), session.finished, session.pending is not None, session.status,
+            st.session_state.get("draft") is not None)
+
+
 def render_interview(session: InterviewSession) -> None:
-    rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title, the turns
-    turns = session.transcript()
+    drawn = _drawn_state(session)  # what the title line, the actions and the answer box are drawn with
+    rec = app.store.get(session.id)  # one read per run: the title, the turns, the totals for the sidebar
+    turns = transcript_rows(rec) if rec is not None else session.transcript()
     answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
     head.subheader(rec.title if rec else "Interview")
@@ -361,13 +380,16 @@ def render_interview(session: InterviewSession) -> None:
         render_actions(session, answered=answered)
 
     if session.status == "scored":
-        render_report(session)
+        rec = app.store.get(session.id)  # read again: scoring may have just run (results, the judge's tokens)
+        render_report(session, rec)
         with st.expander("Transcript"):
             render_turns(session, turns)
-        render_sidebar(session, app.store.get(session.id))  # drawn last: the judge's tokens are counted
+        render_sidebar(session, rec)  # drawn last: the judge's tokens are counted
         return
 
     reply = read_input(session)
+    if reply is not None:  # the answer is saved (in the store and the session): the transcript below shows it
+        turns = [*turns, reply.answer]
     if st.session_state.pop("focus_answer", False):
         _focus_answer_box()
     practice = session.mode == "practice"
@@ -388,10 +410,19 @@ def render_interview(session: InterviewSession) -> None:
             with st.expander(f"Earlier in this loop: {n} question(s)", icon=":material/history:"):
                 render_turns(session, earlier)
         render_turns(session, now)
-        reply = render_draft(session) or reply
-        if reply is not None:
-            _stream(reply)
-            st.rerun()
+        drafted = render_draft(session)
+        if drafted is not None or reply is not None:
+            _stream(drafted.stream if drafted is not None else reply.stream)
+            # One script run per turn: what is drawn above the reply is still right after an ordinary
+            # follow-up, so only the parts below it are drawn with the new state. The first answer (the
+            # actions change), a new question, the end of the interview, a failed reply or a sent draft
+            # change what is above: draw it all again.
+            if (drafted is not None or not answered or _drawn_state(session) != drawn
+                    or st.session_state.get("error")):
+                st.rerun()
+            rec = app.store.get(session.id)  # the reply's tokens, for the sidebar; the reply, for voice out
+            if rec is not None:
+                turns = transcript_rows(rec)
         render_error_and_retry(session)
         if session.finished:
             st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")

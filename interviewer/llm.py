@@ -33,7 +33,7 @@ from interviewer.guard import TEMPLATE_ADVICE, TEMPLATE_JUNK
 from interviewer.replies import ThinkFilter, describe_invalid, strip_think, validate_reply
 from interviewer.tokens import count_messages, count_tokens, is_openai_server
 
-__all__ = ["OpenAIChatModel", "ServerCapabilities", "ThinkFilter", "build_models", "is_loopback_url", "strip_think"]
+__all__ = ["OpenAIChatModel", "ServerCapabilities", "ThinkFilter", "build_models", "is_loopback_url", "make_client", "strip_think"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -200,13 +200,8 @@ class OpenAIChatModel:
         self.capabilities = capabilities or ServerCapabilities()
         self._progress = threading.local()  # per thread: the app's models are shared by every user
         self.template_junk_seen = False
-        self._client = (client or openai.OpenAI(
-            api_key=settings.client_api_key,
-            base_url=self.base_url,
-            timeout=self.timeout_s,
-            max_retries=0,  # retries are ours: never after a timeout
-            http_client=http_client,
-        )).with_options(timeout=self.timeout_s, max_retries=0)
+        self._client = (client or make_client(settings, timeout_s=self.timeout_s, http_client=http_client)
+                        ).with_options(timeout=self.timeout_s, max_retries=0)
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel(name={self.name!r}, server={self.server_label!r})"
@@ -764,15 +759,34 @@ def _mentions_model(exc: openai.APIStatusError, model: str) -> bool:
     return "model" in text and model.lower() in text
 
 
+def make_client(settings: Settings, *, timeout_s: float | None = None,
+                http_client: httpx2.Client | None = None) -> openai.OpenAI:
+    """An OpenAI client for the configured server and key (its own HTTP connection pool unless `http_client`)."""
+    return openai.OpenAI(
+        api_key=settings.client_api_key,
+        base_url=settings.base_url or OPENAI_DEFAULT_BASE_URL,
+        timeout=float(timeout_s or settings.timeout_s),
+        max_retries=0,  # retries are ours: never after a timeout
+        http_client=http_client,
+    )
+
+
 def build_models(
-    settings: Settings, *, http_client: httpx2.Client | None = None
+    settings: Settings, *, http_client: httpx2.Client | None = None, client: openai.OpenAI | None = None,
+    capabilities: ServerCapabilities | None = None,
 ) -> tuple[ChatModel | None, ChatModel | None]:
     """(interviewer, judge) models; (None, None) when offline. They share one HTTP client and what was
-    learned about the server (structured-output mode, transcription); each has its own time limit."""
+    learned about the server (structured-output mode, transcription); each has its own time limit.
+
+    Pass `client` (from `make_client`) and `capabilities` to share them wider, e.g. by every browser session
+    of the app talking to the same server: a new client costs tens of ms of CPU (its TLS context), and
+    each new `ServerCapabilities` probes the server again.
+    """
     if settings.offline:
         return None, None
-    caps = ServerCapabilities()
-    interviewer = OpenAIChatModel(settings, model=settings.model, capabilities=caps, http_client=http_client)
+    caps = capabilities if capabilities is not None else ServerCapabilities()
+    interviewer = OpenAIChatModel(settings, model=settings.model, capabilities=caps, http_client=http_client,
+                                  client=client)
     judge = OpenAIChatModel(settings, model=settings.judge_model, timeout_s=settings.judge_timeout_s,
                             capabilities=caps, client=interviewer._client)
     return interviewer, judge
