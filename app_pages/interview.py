@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -198,6 +199,25 @@ def render_turns(session: InterviewSession, turns: list[dict] | None = None) -> 
                     st.markdown(t["text"])
 
 
+STREAM_UPDATE_S = 0.1  # the streamed reply is redrawn at most this often (and once at the end)
+
+
+def _write_stream(chunks: Iterator[str]) -> str:
+    """st.write_stream for text: one markdown element redrawn at most every STREAM_UPDATE_S, so a reply is a
+    handful of messages to the browser, not one per token (and no pandas import on the first reply, which
+    st.write_stream does to check for data frames)."""
+    slot = st.empty()
+    text, shown, shown_at = "", None, 0.0
+    for chunk in chunks:
+        text += chunk
+        if time.monotonic() - shown_at >= STREAM_UPDATE_S:
+            slot.markdown(text)
+            shown, shown_at = text, time.monotonic()
+    if text != shown:
+        slot.markdown(text)
+    return text
+
+
 def _stream(gen) -> None:
     """Show the interviewer's reply as it streams. The bubble opens with the first token, so an
     empty reply (or an error before any text) never flashes an empty bubble."""
@@ -212,7 +232,7 @@ def _stream(gen) -> None:
         return
     with st.chat_message("assistant", avatar=":material/record_voice_over:"):
         try:
-            st.write_stream(itertools.chain([first], gen))
+            _write_stream(itertools.chain([first], gen))
             st.session_state.pop("error", None)
         except ModelError as exc:
             st.session_state.error = str(exc)
@@ -376,7 +396,8 @@ def render_interview(session: InterviewSession) -> None:
         asked, total = session.progress()
         where = f"Question {asked} of {total} \u00b7 " if total > 1 else ""
         head.caption(f"{where}{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
-    with actions:
+    actions_slot = actions.empty()  # redrawn below after the first answer's reply (Discard -> End and score)
+    with actions_slot.container():
         render_actions(session, answered=answered)
 
     if session.status == "scored":
@@ -414,12 +435,14 @@ def render_interview(session: InterviewSession) -> None:
         if drafted is not None or reply is not None:
             _stream(drafted.stream if drafted is not None else reply.stream)
             # One script run per turn: what is drawn above the reply is still right after an ordinary
-            # follow-up, so only the parts below it are drawn with the new state. The first answer (the
-            # actions change), a new question, the end of the interview, a failed reply or a sent draft
-            # change what is above: draw it all again.
-            if (drafted is not None or not answered or _drawn_state(session) != drawn
-                    or st.session_state.get("error")):
+            # follow-up, so only the parts below it are drawn with the new state (and, after the first
+            # answer, the actions: Discard becomes End and score). A new question, the end of the
+            # interview, a failed reply or a sent draft change more of what is above: draw it all again.
+            if drafted is not None or _drawn_state(session) != drawn or st.session_state.get("error"):
                 st.rerun()
+            if not answered:
+                with actions_slot.container():
+                    render_actions(session, answered=True)
             rec = app.store.get(session.id)  # the reply's tokens, for the sidebar; the reply, for voice out
             if rec is not None:
                 turns = transcript_rows(rec)
