@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -13,7 +13,7 @@ from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.types import Kind
 from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
-from ui.transcript import transcript_rows
+from ui.transcript import Reply, transcript_rows
 from ui.voice import speak, to_speak, voice_toggle
 
 if TYPE_CHECKING:
@@ -300,13 +300,6 @@ def render_draft(session: InterviewSession) -> Reply | None:
         st.session_state.pop("draft", None)
         return _submit(session, text)
     return None
-
-
-class Reply(NamedTuple):
-    """A sent answer: its transcript row (saved already) and the interviewer's reply to stream."""
-
-    answer: dict
-    stream: Iterator[str]
 
 
 def _submit(session: InterviewSession, text: str) -> Reply | None:

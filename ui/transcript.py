@@ -7,10 +7,19 @@ tests/test_transcript_rows.py keeps the two identical.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from interviewer.store import InterviewRecord
+
+
+class Reply(NamedTuple):
+    """A sent answer: its transcript row (saved already) and the interviewer's reply to stream.
+    (Defined here, not in the page script, which runs again on every rerun: a NamedTuple class is slow to build.)"""
+
+    answer: dict
+    stream: Iterator[str]
 
 _MOVES = {"follow_up": "probe", "notice": "wrap_up"}
 
