@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -11,6 +13,7 @@ from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.types import Kind
 from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
+from ui.transcript import Reply, transcript_rows
 from ui.voice import speak, to_speak, voice_toggle
 
 if TYPE_CHECKING:
@@ -196,6 +199,25 @@ def render_turns(session: InterviewSession, turns: list[dict] | None = None) -> 
                     st.markdown(t["text"])
 
 
+STREAM_UPDATE_S = 0.1  # the streamed reply is redrawn at most this often (and once at the end)
+
+
+def _write_stream(chunks: Iterator[str]) -> str:
+    """st.write_stream for text: one markdown element redrawn at most every STREAM_UPDATE_S, so a reply is a
+    handful of messages to the browser, not one per token (and no pandas import on the first reply, which
+    st.write_stream does to check for data frames)."""
+    slot = st.empty()
+    text, shown, shown_at = "", None, 0.0
+    for chunk in chunks:
+        text += chunk
+        if time.monotonic() - shown_at >= STREAM_UPDATE_S:
+            slot.markdown(text)
+            shown, shown_at = text, time.monotonic()
+    if text != shown:
+        slot.markdown(text)
+    return text
+
+
 def _stream(gen) -> None:
     """Show the interviewer's reply as it streams. The bubble opens with the first token, so an
     empty reply (or an error before any text) never flashes an empty bubble."""
@@ -210,7 +232,7 @@ def _stream(gen) -> None:
         return
     with st.chat_message("assistant", avatar=":material/record_voice_over:"):
         try:
-            st.write_stream(itertools.chain([first], gen))
+            _write_stream(itertools.chain([first], gen))
             st.session_state.pop("error", None)
         except ModelError as exc:
             st.session_state.error = str(exc)
@@ -236,10 +258,11 @@ def render_error_and_retry(session: InterviewSession) -> None:
         st.warning(session.model_advice, icon=":material/build:")
 
 
-def read_input(session: InterviewSession):
-    """The chat input (pinned to the bottom). Returns a reply stream to show after the transcript, or None.
+def read_input(session: InterviewSession) -> Reply | None:
+    """The chat input (pinned to the bottom). Returns the sent answer and the reply to stream after the
+    transcript, or None.
 
-    The answer is saved before anything is drawn, so the transcript below already holds it.
+    The answer is saved before the transcript is drawn; its row joins the transcript read at the top of the run.
     """
     audio_ok = can_transcribe(app.interviewer_model)  # only when the server offers speech-to-text
     value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
@@ -259,7 +282,7 @@ def read_input(session: InterviewSession):
     return _submit(session, text)
 
 
-def render_draft(session: InterviewSession):
+def render_draft(session: InterviewSession) -> Reply | None:
     """A spoken answer's transcript, editable before it is sent."""
     draft = st.session_state.get("draft")
     if draft is None:
@@ -279,7 +302,8 @@ def render_draft(session: InterviewSession):
     return None
 
 
-def _submit(session: InterviewSession, text: str):
+def _submit(session: InterviewSession, text: str) -> Reply | None:
+    qid = session.current.question.id if session.current else ""
     try:
         gen = session.submit(text)
     except InterviewerError as exc:  # a refused answer, or the database did not respond
@@ -290,13 +314,13 @@ def _submit(session: InterviewSession, text: str):
         return None
     for k in ("error", "draft_note"):
         st.session_state.pop(k, None)
-    return gen
+    return Reply({"role": "candidate", "kind": "answer", "question_id": qid, "text": text.strip()}, gen)
 
 
-def render_report(session: InterviewSession) -> None:
+def render_report(session: InterviewSession, rec) -> None:
     from ui.report import render_results
 
-    render_results(app.store.get(session.id), bank, title="Your report", key="r")
+    render_results(rec, bank, title="Your report", key="r")
 
 
 def _discard(session: InterviewSession) -> None:
@@ -346,9 +370,17 @@ def _focus_answer_box() -> None:
             unsafe_allow_javascript=True)
 
 
+def _drawn_state(session: InterviewSession) -> tuple:
+    """What the page draws above a streamed reply depends on: the question (title line, layout, folded
+    earlier questions) and whether the answer box takes an answer."""
+    return (len(session.states), session.finished, session.pending is not None, session.status,
+            st.session_state.get("draft") is not None)
+
+
 def render_interview(session: InterviewSession) -> None:
-    rec = app.store.get(session.id)  # one read per rerun: totals for the sidebar, the title, the turns
-    turns = session.transcript()
+    drawn = _drawn_state(session)  # what the title line, the actions and the answer box are drawn with
+    rec = app.store.get(session.id)  # one read per run: the title, the turns, the totals for the sidebar
+    turns = transcript_rows(rec) if rec is not None else session.transcript()
     answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
     head.subheader(rec.title if rec else "Interview")
@@ -357,17 +389,21 @@ def render_interview(session: InterviewSession) -> None:
         asked, total = session.progress()
         where = f"Question {asked} of {total} \u00b7 " if total > 1 else ""
         head.caption(f"{where}{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
-    with actions:
+    actions_slot = actions.empty()  # redrawn below after the first answer's reply (Discard -> End and score)
+    with actions_slot.container():
         render_actions(session, answered=answered)
 
     if session.status == "scored":
-        render_report(session)
+        rec = app.store.get(session.id)  # read again: scoring may have just run (results, the judge's tokens)
+        render_report(session, rec)
         with st.expander("Transcript"):
             render_turns(session, turns)
-        render_sidebar(session, app.store.get(session.id))  # drawn last: the judge's tokens are counted
+        render_sidebar(session, rec)  # drawn last: the judge's tokens are counted
         return
 
     reply = read_input(session)
+    if reply is not None:  # the answer is saved (in the store and the session): the transcript below shows it
+        turns = [*turns, reply.answer]
     if st.session_state.pop("focus_answer", False):
         _focus_answer_box()
     practice = session.mode == "practice"
@@ -388,10 +424,21 @@ def render_interview(session: InterviewSession) -> None:
             with st.expander(f"Earlier in this loop: {n} question(s)", icon=":material/history:"):
                 render_turns(session, earlier)
         render_turns(session, now)
-        reply = render_draft(session) or reply
-        if reply is not None:
-            _stream(reply)
-            st.rerun()
+        drafted = render_draft(session)
+        if drafted is not None or reply is not None:
+            _stream(drafted.stream if drafted is not None else reply.stream)
+            # One script run per turn: what is drawn above the reply is still right after an ordinary
+            # follow-up, so only the parts below it are drawn with the new state (and, after the first
+            # answer, the actions: Discard becomes End and score). A new question, the end of the
+            # interview, a failed reply or a sent draft change more of what is above: draw it all again.
+            if drafted is not None or _drawn_state(session) != drawn or st.session_state.get("error"):
+                st.rerun()
+            if not answered:
+                with actions_slot.container():
+                    render_actions(session, answered=True)
+            rec = app.store.get(session.id)  # the reply's tokens, for the sidebar; the reply, for voice out
+            if rec is not None:
+                turns = transcript_rows(rec)
         render_error_and_retry(session)
         if session.finished:
             st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")

@@ -8,8 +8,10 @@ value), so 50 users fit on a small machine and the figures measure the server, n
 until the script run that streams the whole reply has finished. After the run every interview is read
 back from the database: a turn is lost if an answer that was sent, or its reply, is missing.
 
-Run: .venv/bin/python bench/bench_load.py [--users 1 10 50] [--turns 2] [--client ws|browser]
-Prints p50/p95 turn latency, errors and lost turns per N, and the ratio of p95 to one user's p95.
+Run: .venv/bin/python bench/bench_load.py [--users 1 10 50] [--turns 2] [--client ws|browser] [--warm]
+Prints p50/p95 turn latency, errors and lost turns per N, the server's CPU time, and the ratio of p95 to one
+user's p95. Every N gets a fresh (cold) server; `--warm` (an extra mode, not the default figure) first sends one
+user through the page, Start and one answer, so the burst meets a server that has its imports and bank loaded.
 """
 
 from __future__ import annotations
@@ -186,6 +188,15 @@ def lost_turns(db_url: str, sent: int) -> int:
     return max(0, sent - answers) + max(0, sent - replies)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -194,7 +205,7 @@ def pct(values: list[float], q: float) -> float:
     return values[k]
 
 
-async def run(users_list: list[int], turns: int, client: str) -> None:
+async def run(users_list: list[int], turns: int, client: str, warm: bool = False) -> None:
     server = FakeOpenAIServer().start()
     server.set_handler(_reply)
     tmp = Path(tempfile.mkdtemp())
@@ -211,7 +222,11 @@ async def run(users_list: list[int], turns: int, client: str) -> None:
             latencies: list[float] = []
             errors: list[str] = []
             sent: list[int] = []
+            warm_sent: list[int] = []
+            if warm:  # --warm: one user loads the page, starts and answers once before the timed burst
+                await one_ws_user(url, 1, [], errors, warm_sent)
             t0 = time.perf_counter()
+            cpu0 = cpu_seconds(proc.pid)
             try:
                 if client == "browser":
                     await asyncio.gather(*(one_user(browser, url, turns, latencies, errors, sent)
@@ -219,23 +234,29 @@ async def run(users_list: list[int], turns: int, client: str) -> None:
                 else:
                     await asyncio.gather(*(one_ws_user(url, turns, latencies, errors, sent) for _ in range(users)))
             finally:
+                cpu = cpu_seconds(proc.pid) - cpu0
                 proc.terminate()
                 proc.wait(timeout=20)
             wall = time.perf_counter() - t0
             rows.append((users, pct(latencies, 0.5), pct(latencies, 0.95), len(latencies), len(errors),
-                         lost_turns(db_url, len(sent)), wall, errors[:3]))
+                         lost_turns(db_url, len(sent) + len(warm_sent)), wall, cpu, errors[:3]))
         if browser is not None:
             await browser.close()
     server.stop()
     who = "headless Chromium pages" if client == "browser" else "websocket clients (Streamlit's protocol)"
     print(f"Load benchmark: one app server (streamlit run app.py, SQLite), N users as {who}, "
           f"{turns} answers each; the local model server replies after {REPLY_DELAY_S:.0f} s (streamed).")
+    if warm:
+        print("--warm: before the burst one user loaded the page, started and answered once (a warm server: "
+              "imports, the bank, the model client); NOT the default figure, which starts from a cold server")
     print("turn latency = answer sent until the script run streaming the whole reply has finished")
     one_p95 = rows[0][2] if rows and rows[0][0] == 1 else None
-    for users, p50, p95, n, errs, lost, wall, samples in rows:
+    print("server CPU = the app server's CPU time from its health check to the last turn (every user's page load and "
+          "Start included, and without --warm the first page's imports), divided by the turns")
+    for users, p50, p95, n, errs, lost, wall, cpu, samples in rows:
         ratio = f"   p95/1-user p95 {p95 / one_p95:.2f}" if one_p95 else ""
         print(f"N={users:>3}: p50 {p50:.2f} s   p95 {p95:.2f} s   turns {n}   errors {errs}   lost turns {lost}   "
-              f"wall {wall:.0f} s{ratio}")
+              f"wall {wall:.0f} s   server CPU {cpu:.1f} s ({1000 * cpu / max(n, 1):.0f} ms/turn){ratio}")
         for s in samples:
             print(f"        e.g. {s}")
 
@@ -245,8 +266,12 @@ def main() -> None:
     ap.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
     ap.add_argument("--turns", type=int, default=2, help="answers per user (one question takes two follow-ups)")
     ap.add_argument("--client", choices=["ws", "browser"], default="ws")
+    ap.add_argument("--warm", action="store_true",
+                    help="extra mode, not the default figure: warm the server with one user before the burst")
     args = ap.parse_args()
-    asyncio.run(run(args.users, args.turns, args.client))
+    if args.warm and args.client != "ws":
+        ap.error("--warm needs --client ws")
+    asyncio.run(run(args.users, args.turns, args.client, args.warm))
 
 
 if __name__ == "__main__":

@@ -120,6 +120,28 @@ def current_user() -> str:
     return str(user.get("email") or user.get("sub"))
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _model_server(base_url: str | None, api_key: str, transcribe_model: str, _settings: Settings) -> tuple:
+    """One OpenAI client (one connection pool) and what was learned about the server, per server and key,
+    shared by every browser session: building a client costs ~40 ms of CPU, and a new session would probe the
+    server's transcription endpoint again."""
+    from interviewer.llm import ServerCapabilities, make_client
+
+    return make_client(_settings), ServerCapabilities()
+
+
+def _session_models(settings: Settings) -> tuple:
+    """This session's own (interviewer, judge) models (each keeps its own last call's usage), on the shared
+    client."""
+    from interviewer.llm import build_models
+
+    if settings.offline:
+        return None, None
+    client, caps = _model_server(settings.base_url, settings.client_api_key, settings.transcribe_model,
+                                 _settings=settings)
+    return build_models(settings, client=client, capabilities=caps)
+
+
 def get_app() -> App:
     """This browser session's App: shared bank and store, its own model clients."""
     settings = settings_or_stop()
@@ -135,10 +157,10 @@ def get_app() -> App:
         override = st.session_state.get(MODEL_OVERRIDE_KEY)
         if override is not None:
             interviewer, judge = override
-            app = build_app(settings, bank=bank, store=store, interviewer_model=interviewer, judge_model=judge,
-                            use_configured_models=False)
         else:
-            app = build_app(settings, bank=bank, store=store)
+            interviewer, judge = _session_models(settings)
+        app = build_app(settings, bank=bank, store=store, interviewer_model=interviewer, judge_model=judge,
+                        use_configured_models=False)
         st.session_state.app = app
     app: App = st.session_state.app
     budget = st.session_state.get("budget_tokens")
