@@ -506,6 +506,12 @@ class OpenAIChatModel:
             out.insert(0, {"role": "system", "content": instruction})
         return out
 
+    def _judge_sampling(self) -> dict[str, Any]:
+        """Structured replies (the judge's verdicts) are sampled greedily on self-hosted servers, so the same
+        answer gets the same verdict (llama.cpp's server samples at 0.8 by default). OpenAI's own API keeps its
+        default: its reasoning models accept no other temperature."""
+        return {} if is_openai_server(self.settings.base_url) else {"temperature": 0}
+
     def _structured_call(self, payload: list[dict[str, str]], output_type: type[T]) -> tuple[T | None, str, Usage]:
         """One request for structured output: (parsed object or None, raw content, usage).
 
@@ -546,7 +552,8 @@ class OpenAIChatModel:
     ) -> tuple[T | None, str, Usage]:
         raw = self._with_retries(
             lambda: self._client.chat.completions.with_raw_response.parse(
-                model=self.name, messages=payload, response_format=output_type  # type: ignore[arg-type]
+                model=self.name, messages=payload, response_format=output_type,  # type: ignore[arg-type]
+                **self._judge_sampling(),
             ),
             retry_5xx=retry_5xx,
         )
@@ -576,7 +583,7 @@ class OpenAIChatModel:
     ) -> tuple[T | None, str, Usage]:
         """JSON mode or plain text, STREAMED: the time limit can close it, and the server then stops."""
         messages = self._with_schema_prompt(payload, output_type)
-        kwargs: dict[str, Any] = {"model": self.name, "messages": messages}
+        kwargs: dict[str, Any] = {"model": self.name, "messages": messages, **self._judge_sampling()}
         if mode == "json_object_schema":
             kwargs["response_format"] = {"type": "json_object", "schema": self._json_schema(output_type)}
         elif mode == "json_object":

@@ -113,6 +113,22 @@ def test_parse_returns_the_pydantic_object(openai_server):
     assert model.last_usage is not None and model.last_usage.completion_tokens > 0
 
 
+def test_structured_replies_are_greedy_on_a_self_hosted_server_only(openai_server):
+    """The judge's verdicts are sampled at temperature 0 on a local server (llama.cpp samples at 0.8 unless
+    told), in both structured modes; chat replies keep the server's default."""
+    model = model_for(openai_server)
+    model.parse(Q, Grade)
+    assert openai_server.chat_requests[-1]["temperature"] == 0
+    openai_server.inject("no_json_schema")
+    fresh = model_for(openai_server)
+    fresh.parse(Q, Grade)
+    assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_object"
+    assert openai_server.chat_requests[-1]["temperature"] == 0
+    "".join(model.stream_text(Q))
+    assert "temperature" not in openai_server.chat_requests[-1]
+    assert OpenAIChatModel(settings_for("https://api.openai.com/v1"))._judge_sampling() == {}
+
+
 def test_parse_falls_back_to_json_object_when_json_schema_is_rejected(openai_server, caplog):
     openai_server.inject("no_json_schema")
     openai_server.set_handler(lambda body: GOOD)
