@@ -13,7 +13,7 @@ from interviewer.chat import can_transcribe, progress_of
 from interviewer.errors import InterviewerError, ModelError
 from interviewer.types import Kind
 from ui.state import KIND_LABELS, bank_or_stop, current_user, get_app, is_offline, warm_up
-from ui.transcript import Reply, transcript_rows
+from ui.transcript import Reply
 from ui.voice import speak, to_speak, voice_toggle
 
 if TYPE_CHECKING:
@@ -380,7 +380,7 @@ def _drawn_state(session: InterviewSession) -> tuple:
 def render_interview(session: InterviewSession) -> None:
     drawn = _drawn_state(session)  # what the title line, the actions and the answer box are drawn with
     rec = app.store.get(session.id)  # one read per run: the title, the turns, the totals for the sidebar
-    turns = transcript_rows(rec) if rec is not None else session.transcript()
+    turns = session.transcript(record=rec)
     answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
     head.subheader(rec.title if rec else "Interview")
@@ -438,7 +438,7 @@ def render_interview(session: InterviewSession) -> None:
                     render_actions(session, answered=True)
             rec = app.store.get(session.id)  # the reply's tokens, for the sidebar; the reply, for voice out
             if rec is not None:
-                turns = transcript_rows(rec)
+                turns = session.transcript(record=rec)
         render_error_and_retry(session)
         if session.finished:
             st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")

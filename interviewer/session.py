@@ -361,8 +361,9 @@ class InterviewSession:
     def awaiting_answer(self) -> bool:
         return self.phase is Phase.awaiting_answer
 
-    def transcript(self, *, include_private: bool = False) -> list[dict]:
-        rec = self.store.get(self.id)
+    def transcript(self, *, include_private: bool = False, record: InterviewRecord | None = None) -> list[dict]:
+        """The transcript's rows; `record`: this interview as the caller already read it (no second read)."""
+        rec = record if record is not None else self.store.get(self.id)
         out = []
         for t in rec.turns:
             kind = {"follow_up": "probe", "notice": "wrap_up"}.get(t.kind, t.kind)

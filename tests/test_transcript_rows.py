@@ -1,5 +1,5 @@
-"""ui/transcript.py builds the interview page's transcript rows from a record it already read: the same rows
-as InterviewSession.transcript()."""
+"""The interview page builds its transcript rows from a record it already read
+(`InterviewSession.transcript(record=...)`): the same rows as reading the store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from interviewer.bank import load_bank
 from interviewer.bootstrap import build_app
 from interviewer.config import load_settings
 from interviewer.store import CodeRunRecord, TurnRecord
-from ui.transcript import transcript_rows
 
 
 def test_rows_match_the_sessions_transcript(tmp_path):
@@ -27,7 +26,7 @@ def test_rows_match_the_sessions_transcript(tmp_path):
                                                                                failed=["t3"])))
     app.store.add_turn(s.id, TurnRecord(seq=0, role="candidate", kind="code", question_id=qid, text="def g(): pass",
                                         probe_item="1/4/example/a,b", created_at=now))  # a run saved before code_runs
-    rows = transcript_rows(app.store.get(s.id))
+    rows = s.transcript(record=app.store.get(s.id))
     assert rows == s.transcript()
     assert {r["kind"] for r in rows} >= {"question", "answer", "hint", "code"}
     assert any(r.get("move") for r in rows)
