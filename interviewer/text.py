@@ -155,23 +155,26 @@ def analyse(text: str) -> Analysed:
     find = text.find
     cache = _STEM_CACHE
     append = tokens.append
+    index: dict[str, list[int]] = {}
+    get = index.get
+    n = 0
     for si, (a, b) in enumerate(split_sentences(text)):
-        before = len(tokens)
+        before = n
         pos = a
         for w in findall(text, a, b):
             # the next occurrence of the word is the match: the text between two tokens has no token character
             pos = find(w, pos)
             end = pos + len(w)
-            append(_new_token(Token, (cache.get(w) or stem(w), pos, end, si)))
+            st = cache.get(w) or stem(w)
+            append(_new_token(Token, (st, pos, end, si)))
+            where = get(st)
+            if where is None:
+                index[st] = [n]
+            else:
+                where.append(n)
+            n += 1
             pos = end
-        sentences.append(Sentence(a, b, len(tokens) - before))
-    index: dict[str, list[int]] = {}
-    for i, t in enumerate(tokens):
-        st = t[0]
-        if st in index:
-            index[st].append(i)
-        else:
-            index[st] = [i]
+        sentences.append(Sentence(a, b, n - before))
     return Analysed(text, tokens, sentences, index)
 
 
@@ -221,6 +224,10 @@ def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None
     parts = compile_phrase(phrase)
     if not parts:
         return None
+    return _find_compiled(a, parts, last)
+
+
+def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool) -> Match | None:
     starts = a.index.get(parts[0][0], ())
     if not starts:
         return None
@@ -248,15 +255,19 @@ def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None
 def find_any(a: Analysed, phrases: list[str], *, last: bool = False) -> Match | None:
     """The earliest (or, with `last`, the latest) occurrence of any of `phrases`."""
     best = None
+    index = a.index
     for p in phrases:
-        m = find_phrase(a, p, last=last)
+        parts = compile_phrase(p)
+        if not parts or parts[0][0] not in index:
+            continue  # the first word does not occur
+        m = _find_compiled(a, parts, last)
         if m and (best is None or (m.first > best.first if last else m.first < best.first)):
             best = m
     return best
 
 
 def content_stems(a: Analysed) -> set[str]:
-    return {t.stem for t in a.tokens if t.stem not in STOPWORDS and not t.stem.isdigit() and len(t.stem) > 2}
+    return {s for s in a.index if s not in STOPWORDS and not s.isdigit() and len(s) > 2}  # index: every stem
 
 
 def raw_words(a: Analysed) -> list[str]:
@@ -276,7 +287,7 @@ def stopword_ratio(a: Analysed) -> float:
     if not a.tokens:
         return 0.0
     raw = raw_words(a)
-    return sum(1 for w in raw if w in STOPWORDS) / len(raw)
+    return sum(map(STOPWORDS.__contains__, raw)) / len(raw)
 
 
 # --------------------------------------------------------------------------- quotes

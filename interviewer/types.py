@@ -565,6 +565,10 @@ class Score(Strict):
 
 def band_for(score: float) -> Band:
     """The band of a 0-100 score, from the scoring policy (interviewer/scoring/policy.py)."""
-    from .scoring.policy import POLICY
+    global _POLICY
+    if _POLICY is None:
+        from .scoring.policy import POLICY as _POLICY
+    return _POLICY.band(score)  # type: ignore[return-value]
 
-    return POLICY.band(score)  # type: ignore[return-value]
+
+_POLICY = None

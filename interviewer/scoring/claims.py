@@ -226,6 +226,7 @@ class AnswerIndex:
     _concepts: dict = field(default_factory=dict)
     _prefix: dict = field(default_factory=dict)
     _subjects_by_clause: dict = field(default_factory=dict)
+    negations: list[int] = field(default_factory=list)  # token indexes of negation words (NEGATIONS)
 
     def subject_occurrences(self, subjects) -> list:
         """(phrase, occurrences) for every subject phrase that occurs (cached per answer)."""
@@ -260,7 +261,8 @@ class AnswerIndex:
         if hit is not None:
             return hit
         if not self._sorted:
-            self._sorted = sorted((r, i) for i, r in enumerate(self.raw))
+            raw = self.raw
+            self._sorted = sorted(zip(raw, range(len(raw))))
         order = self._sorted
         k = bisect.bisect_left(order, (prefix, -1))
         n = len(order)
@@ -278,21 +280,32 @@ class AnswerIndex:
         hit = self._occ.get(parts)
         if hit is not None:
             return hit
-        index = self.a.index
-        out: list[tuple[int, int]] = []
         # every whole word of the phrase must occur somewhere in the answer
-        if index.keys() >= _required_words(parts):
-            w0 = parts[0][0]
-            starts = self.prefix_starts(w0[:-1]) if w0[-1] == "*" else index.get(w0, [])
-            if len(parts) == 1 and len(parts[0]) == 1:
-                out = [(i, i) for i in starts]  # one word: every start is a match
-            else:
-                of_token = self.cl.of_token
-                for start in starts:
-                    end = _match_at(self, start, parts)
-                    if end is not None and of_token[start] == of_token[end]:
-                        out.append((start, end))
+        out = self._find(parts) if self.a.index.keys() >= _required_words(parts) else []
         self._occ[parts] = out
+        return out
+
+    def _find(self, parts: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+        """Occurrences of a phrase whose whole words all occur in the answer (not cached)."""
+        first = parts[0]
+        w0 = first[0]
+        starts = self.prefix_starts(w0[:-1]) if w0[-1] == "*" else self.a.index.get(w0, [])
+        if len(parts) == 1 and len(first) == 1:
+            return [(i, i) for i in starts]  # one word: every start is a match
+        out: list[tuple[int, int]] = []
+        of_token = self.cl.of_token
+        stems = self.stems
+        n = len(stems)
+        # Quick reject: the token after the first must be the phrase's second word, or an article
+        # (which _seq_from skips); most starts of a multi-word phrase fail right there.
+        w1 = first[1] if len(first) > 1 else None
+        quick = w1 is not None and w1[-1] != "*" and w1 not in _SKIPPABLE
+        for start in starts:
+            if quick and (start + 1 >= n or (stems[start + 1] != w1 and stems[start + 1] not in _SKIPPABLE)):
+                continue
+            end = _match_at(self, start, parts)
+            if end is not None and of_token[start] == of_token[end]:
+                out.append((start, end))
         return out
 
     def concept_occurrences(self, concept: tuple[tuple[tuple[str, ...], ...], ...]) -> list[tuple[int, int]]:
@@ -302,9 +315,13 @@ class AnswerIndex:
             return hit[1]
         found: list[tuple[int, int]] = []
         keys = self.a.index.keys()
+        occ = self._occ
         for parts, req in _concept_info(concept):
             if keys >= req:
-                found.extend(self.occurrences(parts))
+                hit = occ.get(parts)
+                if hit is None:
+                    hit = occ[parts] = self._find(parts)
+                found.extend(hit)
         # The longest match wins: "roc" inside "roc auc" is not a second mention (a match that starts
         # with an article does not hide another).
         if len(found) <= 1:
@@ -313,11 +330,12 @@ class AnswerIndex:
             out = []
             max_end = -1
             stems = self.stems
-            for m in sorted(set(found), key=lambda m: (m[0], -m[1])):
-                if m[1] > max_end:
-                    out.append(m)
-                if stems[m[0]] not in _ARTICLES and m[1] > max_end:
-                    max_end = m[1]
+            for start, neg_end in sorted({(f, -la) for f, la in found}):  # by start, the longest first
+                end = -neg_end
+                if end > max_end:
+                    out.append((start, end))
+                    if stems[start] not in _ARTICLES:
+                        max_end = end
         self._concepts[key] = (concept, out)
         return out
 
@@ -345,7 +363,9 @@ def _concept_info(concept) -> tuple:
 
 
 def index_answer(a: Analysed) -> AnswerIndex:
-    return AnswerIndex(a, clauses(a), [t[0] for t in a.tokens], [t[3] for t in a.tokens])
+    stems = [t[0] for t in a.tokens]
+    negations = sorted(i for w in NEGATIONS.intersection(a.index) for i in a.index[w])
+    return AnswerIndex(a, clauses(a), stems, [t[3] for t in a.tokens], negations=negations)
 
 
 @dataclass(frozen=True)
@@ -386,18 +406,13 @@ def question_claims(q: Question) -> QuestionClaims:
     return qc
 
 
-def _gap_tokens(a: Analysed, x: tuple[int, int], y: tuple[int, int]) -> list[str]:
-    lo, hi = (x, y) if x[0] <= y[0] else (y, x)
-    return [a.tokens[i].stem for i in range(lo[1] + 1, hi[0])]
-
-
-def _related(a: Analysed, matches: list[tuple[int, int]]) -> bool:
-    """Between consecutive concepts there is more than list glue and vague filler."""
+def _related(a: Analysed, matches: list[tuple[int, int]], stems: list[str]) -> bool:
+    """Between consecutive concepts there is more than list glue and vague filler (`stems`: per token)."""
     ordered = sorted(matches)
     for x, y in zip(ordered, ordered[1:]):
         if y[0] <= x[1]:
             continue  # overlapping concepts ("lowers bias" inside "more complexity lowers bias")
-        gap = [g for g in _gap_tokens(a, x, y) if g not in _ARTICLES]  # "subtract the max": adjacent
+        gap = [g for g in stems[x[1] + 1:y[0]] if g not in _ARTICLES]  # "subtract the max": adjacent
         if not gap:
             if not _adjacent_relation(a, x, y):
                 return False
@@ -422,12 +437,18 @@ def _adjacent_relation(a: Analysed, x: tuple[int, int], y: tuple[int, int]) -> b
 
 
 def _negated(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bool:
+    negs = ix.negations
+    if not negs:
+        return False
+    lo = min(f for f, _ in matches)
+    hi = max(la for _, la in matches)
+    k = bisect.bisect_left(negs, lo - NEGATION_BEFORE)
+    if k == len(negs) or negs[k] > hi:
+        return False  # no negation anywhere near the claim
     covered: set[int] = set()
     for f, la in matches:
         covered.update(range(f, la + 1))
     clause = ix.cl.of_token[matches[0][0]]
-    lo = min(f for f, _ in matches)
-    hi = max(la for _, la in matches)
     for f, _ in matches:
         for j in range(max(0, f - NEGATION_BEFORE), f):
             if j not in covered and ix.cl.of_token[j] == clause and a.tokens[j].stem in NEGATIONS:
@@ -454,21 +475,24 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
 
 
 _CONTRAST_FIRST = frozenset(p[0][0] for p in _CONTRAST_PHRASES)
+_FRAME_FIRSTS = frozenset(p[0][0] for p in _FRAME_PHRASES if p)
 
 
 def _refuted_at(a: Analysed, ix: AnswerIndex, clause: int, lo: int) -> bool:
     c_first, c_last = ix.cl.spans[clause]
     stems_before = ix.stems[c_first:lo]
-    for j in range(c_first, lo):
-        if a.tokens[j].stem in _FRAME_STEMS:
-            # "unlike X, Y ...": the contrast frame covers X only, up to the next comma
-            if a.tokens[j].stem in _CONTRAST and "," in a.text[a.tokens[j].end:a.tokens[lo].start]:
-                continue
-            return True
+    if not _FRAME_STEMS.isdisjoint(stems_before):
+        for j in range(c_first, lo):
+            if a.tokens[j].stem in _FRAME_STEMS:
+                # "unlike X, Y ...": the contrast frame covers X only, up to the next comma
+                if a.tokens[j].stem in _CONTRAST and "," in a.text[a.tokens[j].end:a.tokens[lo].start]:
+                    continue
+                return True
     # "People (also, often) assume / read it as / think ..." before the claim reports a belief to reject.
-    for k, st in enumerate(stems_before):
-        if st in _WHO and any(x in _BELIEVE for x in stems_before[k + 1:k + 4]):
-            return True
+    if not _WHO.isdisjoint(stems_before):
+        for k, st in enumerate(stems_before):
+            if st in _WHO and any(x in _BELIEVE for x in stems_before[k + 1:k + 4]):
+                return True
     # "instead of X, Y": the contrast covers what follows it up to the next comma, not the rest of the clause
     raw_before = stems_before
     for parts in (_CONTRAST_PHRASES if not _CONTRAST_FIRST.isdisjoint(stems_before) else ()):
@@ -482,7 +506,8 @@ def _refuted_at(a: Analysed, ix: AnswerIndex, clause: int, lo: int) -> bool:
     if framed is None:
         clause_stems = ix.stems[c_first:c_last + 1]
         present = set(clause_stems)
-        framed = any(parts[0][0] in present and _contains(clause_stems, parts) for parts in _FRAME_PHRASES)
+        framed = not _FRAME_FIRSTS.isdisjoint(present) and any(
+            parts[0][0] in present and _contains(clause_stems, parts) for parts in _FRAME_PHRASES)
         ix._refuted[clause] = framed
     if framed:
         return True
@@ -562,26 +587,42 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
     subject_occ = None
     hits: list[Hit] = []
     seen: set[tuple[int, int]] = set()
+    of_token = ix.cl.of_token
+    tokens = a.tokens
+    rest = occ[1:]
     for m1 in occ[0]:
-        if a.tokens[m1[0]].sentence in excluded:
+        s1, e1 = m1
+        if excluded and tokens[s1][3] in excluded:
             continue
-        clause = ix.cl.of_token[m1[0]]
+        clause = of_token[s1]
         chosen = [m1]
-        ok = True
-        for others in occ[1:]:
-            cands = [m for m in others if ix.cl.of_token[m[0]] == clause and not _overlaps(m, m1)]
-            if not cands:
-                ok = False
+        lo, hi = m1
+        for others in rest:
+            # the nearest occurrence in the clause that doesn't overlap the subject, preferring one after
+            # it (what is said of a subject usually follows it)
+            after = before = None
+            d_after = d_before = 1 << 30
+            for m in others:
+                f, la = m
+                if of_token[f] != clause or (f <= e1 and s1 <= la):
+                    continue
+                d = f - s1 if f >= s1 else s1 - f
+                if f > e1:
+                    if d < d_after:
+                        after, d_after = m, d
+                elif d < d_before:
+                    before, d_before = m, d
+            pick = after or before
+            if pick is None:
                 break
-            after = [m for m in cands if m[0] > m1[1]]  # what is said of a subject usually follows it
-            chosen.append(min(after or cands, key=lambda m: abs(m[0] - m1[0])))
-        if not ok:
+            chosen.append(pick)
+            if pick[0] < lo:
+                lo = pick[0]
+            if pick[1] > hi:
+                hi = pick[1]
+        if len(chosen) != len(occ) or hi - lo + 1 > WINDOW_TOKENS or (lo, hi) in seen:
             continue
-        lo = min(f for f, _ in chosen)
-        hi = max(la for _, la in chosen)
-        if hi - lo + 1 > WINDOW_TOKENS or (lo, hi) in seen:
-            continue
-        if not _related(a, chosen):
+        if not _related(a, chosen, ix.stems):
             continue
         if subject_occ is None:
             subject_occ = ix.subjects_by_clause(qc.subjects)
@@ -589,7 +630,7 @@ def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
         if _closer_subject(ix, chosen, subject_occ.get(clause, ()), own, qc):
             continue
         seen.add((lo, hi))
-        hits.append(Hit(a.tokens[lo].sentence, lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
+        hits.append(Hit(tokens[lo][3], lo, hi, _negated(a, ix, chosen), _refuted(a, ix, chosen)))
     return hits
 
 
@@ -610,8 +651,16 @@ def _closer_subject(ix: AnswerIndex, chosen: list[tuple[int, int]], in_clause, o
     if not in_clause:
         return False
     m1 = chosen[0]
-    rivals = [(r, parts) for r, parts in in_clause
-              if parts not in own and not any(_overlaps(r, c) for c in chosen)]
+    rivals = []
+    for r, parts in in_clause:
+        if parts in own:
+            continue
+        r0, r1 = r
+        for c in chosen:
+            if r0 <= c[1] and c[0] <= r1:
+                break
+        else:
+            rivals.append((r, parts))
     if not rivals:
         return False
     for m in chosen[1:]:
@@ -663,7 +712,7 @@ def context_hits(ix: AnswerIndex, claim, span: tuple[int, int], *,
             chosen.append(cands[0])
         if len(chosen) != len(rest):
             continue
-        if len(chosen) > 1 and not _related(a, chosen):
+        if len(chosen) > 1 and not _related(a, chosen, ix.stems):
             continue
         lo = min(m[0] for m in chosen)
         hi = max(m[1] for m in chosen)

@@ -99,7 +99,7 @@ class Inspected:
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return set(zip(*(words[k:] for k in range(n))))  # every run of n consecutive words
 
 
 _ALNUM_RE = re.compile(r"[A-Za-z0-9]+")
