@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -566,9 +566,11 @@ class Score(Strict):
 def band_for(score: float) -> Band:
     """The band of a 0-100 score, from the scoring policy (interviewer/scoring/policy.py)."""
     global _POLICY
-    if _POLICY is None:
-        from .scoring.policy import POLICY as _POLICY
+    if _POLICY is None:  # imported on first use: the scoring package imports this module
+        from .scoring.policy import POLICY
+
+        _POLICY = POLICY
     return _POLICY.band(score)  # type: ignore[return-value]
 
 
-_POLICY = None
+_POLICY: Any = None
