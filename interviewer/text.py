@@ -227,13 +227,24 @@ def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None
     return _find_compiled(a, parts, last)
 
 
-def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool) -> Match | None:
+def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool,
+                   bound: int | None = None) -> Match | None:
+    """find_phrase of a compiled phrase; with `bound`, only a match that starts before it (after it, if
+    `last`) is looked for."""
     starts = a.index.get(parts[0][0], ())
     if not starts:
         return None
-    all_stems = {s for p in parts for s in p}
+    toks = a.tokens
+    n = len(toks)
+    first = parts[0]
+    w1 = first[1] if len(first) > 1 else None
+    all_stems = None
     for start in (reversed(starts) if last else starts):
-        if a.tokens[start].sentence in a.excluded or not _seq_at(a, start, parts[0]):
+        if bound is not None and (start <= bound if last else start >= bound):
+            break
+        if w1 is not None and (start + 1 >= n or toks[start + 1][0] != w1):
+            continue  # the second word is not next: no match here
+        if toks[start][3] in a.excluded or not _seq_at(a, start, first):
             continue
         end = start + len(parts[0]) - 1
         ok = True
@@ -247,7 +258,11 @@ def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool) 
                 ok = False
                 break
             end = found + len(part) - 1
-        if ok and not _negated(a, start, all_stems):
+        if not ok:
+            continue
+        if all_stems is None:
+            all_stems = {s for p in parts for s in p}
+        if not _negated(a, start, all_stems):
             return Match(start, end, a.tokens[start].sentence)
     return None
 
@@ -260,7 +275,7 @@ def find_any(a: Analysed, phrases: list[str], *, last: bool = False) -> Match | 
         parts = compile_phrase(p)
         if not parts or parts[0][0] not in index:
             continue  # the first word does not occur
-        m = _find_compiled(a, parts, last)
+        m = _find_compiled(a, parts, last, None if best is None else best.first)
         if m and (best is None or (m.first > best.first if last else m.first < best.first)):
             best = m
     return best

@@ -408,3 +408,49 @@ def test_fast_paths_agree_with_their_plain_definitions():
             r"though|yet|unlike|which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|"
             r"unlike|instead of|rather than|as opposed to|contrary to|versus|vs)\b)", a.text, _re.I)]
     assert sum(bool(_off.INJECTION_RE.search(t)) for t in texts) >= 3  # the awkward strings do trigger it
+    _assert_matcher_shortcuts(texts)
+
+
+def _assert_matcher_shortcuts(texts: list[str]) -> None:
+    """Clauses cut by bisect, negation found by bisect, the earliest/latest STAR marker found with a bound:
+    each equals its plain definition."""
+    from interviewer.scoring import claims as _claims
+    from interviewer.scoring.star import STAR_MARKERS
+    from interviewer.text import NEGATIONS, analyse, find_any, find_phrase
+
+    texts = texts + ["I built it, and we shipped. I didn't stop; I wasn't sure - but I led it; not that.",
+                     "First part. \u2014 and then some, and more; but less \u2014 fine."]
+    for t in texts:
+        a = analyse(t)
+        ix = _claims.index_answer(a)
+        # clauses: a token opens a clause if it is its sentence's first, or a cut lies after the previous token
+        plain: list[int] = []
+        for s_i, s in enumerate(a.sentences):
+            cuts = [m.start() for m in _claims._CLAUSE_RE.finditer(a.text, s.start, s.end)]
+            toks = [i for i, tok in enumerate(a.tokens) if tok.sentence == s_i]
+            for k, i in enumerate(toks):
+                opens = k == 0 or any(a.tokens[i - 1].start < c <= a.tokens[i].start for c in cuts)
+                plain.append(plain[-1] + 1 if (opens and plain) else (0 if not plain else plain[-1]))
+        assert ix.cl.of_token == plain, t[:60]
+        # negation: the plain scan over every pair of token spans of the answer (up to 3 tokens each)
+        n = len(a.tokens)
+        for f1 in range(0, n, 3):
+            for f2 in range(f1 + 2, min(n, f1 + 9)):
+                chosen = [(f1, f1), (f2, min(f2 + 1, n - 1))]
+                if ix.cl.of_token[f1] != ix.cl.of_token[chosen[1][1]]:
+                    continue
+                covered = {j for f, la in chosen for j in range(f, la + 1)}
+                expect = any(j not in covered and ix.cl.of_token[j] == ix.cl.of_token[f] and
+                             a.tokens[j].stem in NEGATIONS
+                             for f, _ in chosen for j in range(max(0, f - _claims.NEGATION_BEFORE), f)) or any(
+                    j not in covered and a.tokens[j].stem in _claims._VERBAL_NEGATIONS for j in range(f1, chosen[1][1] + 1))
+                assert _claims._negated(a, ix, chosen) == expect, (t[:60], chosen)
+        # find_any: the earliest (latest) of every phrase's own first (last) match
+        for markers in STAR_MARKERS.values():
+            for last in (False, True):
+                found = [m for p in markers if (m := find_phrase(a, p, last=last))]
+                best = None
+                for m in found:
+                    if best is None or (m.first > best.first if last else m.first < best.first):
+                        best = m
+                assert find_any(a, markers, last=last) == best, t[:60]

@@ -112,6 +112,7 @@ def clauses(a: Analysed) -> Clauses:
     sent_of: list[int] = []
     first_of: list[int] = []
     ti = 0
+    starts: list[int] | None = None
     low = a.text.lower()
     rx, src = (_CLAUSE_RE_LOWER, low) if len(low) == len(a.text) else (_CLAUSE_RE, a.text)
     for si, s in enumerate(a.sentences):
@@ -127,22 +128,16 @@ def clauses(a: Analysed) -> Clauses:
             sent_of.append(si)
             ti = end
             continue
-        first = ti
-        ci = 0
-        while ti < end:
-            start = tokens[ti].start
-            k = ci
-            while k < len(cuts) and cuts[k] <= start:
-                k += 1
-            if k != ci and ti > first:
-                spans.append((first, ti - 1))
-                sent_of.append(si)
-                first = ti
-            ci = k
-            of_token[ti] = len(spans)
-            ti += 1
-        spans.append((first, end - 1))
-        sent_of.append(si)
+        # A cut starts a new clause at the first token at or after it (not at the sentence's first token).
+        if starts is None:
+            starts = [t[1] for t in tokens]
+        bounds = sorted({j for c in cuts if ti < (j := bisect.bisect_left(starts, c, ti, end)) < end})
+        bounds.append(end)
+        for j in bounds:
+            of_token[ti:j] = [len(spans)] * (j - ti)
+            spans.append((ti, j - 1))
+            sent_of.append(si)
+            ti = j
     return Clauses(of_token, spans, sent_of, first_of)
 
 

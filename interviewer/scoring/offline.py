@@ -114,6 +114,12 @@ def _sentence_words(a: Analysed) -> list[list[str]]:
     out: list[list[str]] = []
     text = a.text
     k = 0
+    if "'" not in text and not _SPECIAL.intersection(text):  # every token is one word: its stem
+        stems = [t[0] for t in a.tokens]
+        for s in a.sentences:
+            out.append(stems[k:k + s.n_words])
+            k += s.n_words
+        return out
     for s in a.sentences:
         words: list[str] = []
         for t in a.tokens[k:k + s.n_words]:
@@ -128,6 +134,9 @@ def _sentence_words(a: Analysed) -> list[list[str]]:
     return out
 
 
+_SPECIAL = frozenset("%$<>")
+
+
 def _grader_checks(a: Analysed) -> list:
     """The injection checks whose words and characters all occur somewhere in the answer."""
     low = a.text.lower()
@@ -135,8 +144,16 @@ def _grader_checks(a: Analysed) -> list:
         words = set(raw_words(a))  # the same words as \w+ finds here (plus %$<> tokens)
     else:
         words = set(_WORD_RE.findall(low))
-    return [(rx, sets, chars) for rx, sets, chars in _INJECTION_CHECKS
-            if (not chars or chars in low) and all(not ws.isdisjoint(words) for ws in sets)]
+    out = []
+    for check in _INJECTION_CHECKS:
+        if check[2] and check[2] not in low:
+            continue
+        for ws in check[1]:
+            if ws.isdisjoint(words):
+                break
+        else:
+            out.append(check)
+    return out
 
 
 def copied_from(sentence: str, sources: list[set[tuple[str, ...]]], words: list[str] | None = None) -> bool:

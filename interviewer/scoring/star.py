@@ -126,7 +126,7 @@ def analyse_star(q: Question | None, a: Analysed) -> StarAnalysis:
     words = a.n_words
     band: Literal["too_short", "ok", "too_long"] = "too_short" if words < 100 else ("too_long" if words > 380 else "ok")
     lowered = text.lower()
-    principles = [name for name, marks in PRINCIPLE_MARKERS.items() if sum(m in lowered for m in marks) >= 2]
+    principles = [name for name, marks in PRINCIPLE_MARKERS.items() if sum(map(lowered.__contains__, marks)) >= 2]
     if q is not None and q.behavioral is not None:
         for p in q.behavioral.principles:
             if p in PRINCIPLE_MARKERS and p not in principles and any(m in lowered for m in PRINCIPLE_MARKERS[p]):
