@@ -420,6 +420,16 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
 
     texts = texts + ["I built it, and we shipped. I didn't stop; I wasn't sure - but I led it; not that.",
                      "First part. \u2014 and then some, and more; but less \u2014 fine."]
+    import random
+    import re
+
+    from interviewer.text import _SENTENCE_SPLIT_RE
+
+    rnd = random.Random(7)
+    fuzz = ["".join(rnd.choice("ab .!?;\n\t \r\u2028\u00a0") for _ in range(rnd.randint(0, 30))) for _ in range(3000)]
+    plain_split = re.compile(r"[.!?;]\s+|\n+")
+    for t in texts + fuzz:
+        assert [m.span() for m in _SENTENCE_SPLIT_RE.finditer(t)] == [m.span() for m in plain_split.finditer(t)], t
     for t in texts:
         a = analyse(t)
         ix = _claims.index_answer(a)

@@ -742,7 +742,11 @@ def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]
     """Sentences that name the subject (first concept) of one of the item's claims, asserted or not."""
     qc = question_claims(q)
     out = set()
+    keys = ix.a.index.keys()
     for claim in qc.by_item[item.id]:
+        firsts, has_prefix = _claim_firsts(claim)[0]
+        if not has_prefix and keys.isdisjoint(firsts):
+            continue  # no phrase of the subject can start anywhere in the answer
         for f, _ in ix.concept_occurrences(claim[0]):
-            out.add(ix.a.tokens[f].sentence)
+            out.add(ix.sents[f])
     return sorted(out)
