@@ -371,6 +371,7 @@ class QuestionClaims:
     subjects: tuple  # compiled phrases of every claim's first concept
     claims_of_subject: dict  # subject phrase -> the claims it is the subject of
     vocab: frozenset[str]  # stems of every concept phrase and label
+    gated: dict[str, tuple]  # per item: (claim, its _claim_firsts) for each of its claims
 
 
 _QC_CACHE: dict[int, tuple[Question, QuestionClaims]] = {}
@@ -396,7 +397,9 @@ def question_claims(q: Question) -> QuestionClaims:
                     vocab.update(w.rstrip("*") for p in parts for w in p)
         for w in re.findall(r"[A-Za-z0-9]+", item.label):
             vocab.add(stem(w))
-    qc = QuestionClaims(by_item, tuple(dict.fromkeys(subjects)), claims_of_subject, frozenset(vocab - STOPWORDS))
+    gated = {item_id: tuple((claim, _claim_firsts(claim)) for claim in compiled) for item_id, compiled in by_item.items()}
+    qc = QuestionClaims(by_item, tuple(dict.fromkeys(subjects)), claims_of_subject, frozenset(vocab - STOPWORDS),
+                        gated)
     _QC_CACHE[id(q)] = (q, qc)
     return qc
 
@@ -566,12 +569,13 @@ def _claim_firsts(claim) -> tuple:
 
 
 def find_claim_hits(ix: AnswerIndex, claim, qc: "QuestionClaims", *,
-                    excluded: frozenset[int] = frozenset()) -> list[Hit]:
-    """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity."""
+                    excluded: frozenset[int] = frozenset(), gate: tuple | None = None) -> list[Hit]:
+    """Every occurrence of `claim` (compiled) in the answer, one per subject occurrence, with polarity.
+    `gate`: the claim's _claim_firsts, if the caller has it."""
     a = ix.a
-    index = a.index
-    for firsts, has_prefix in _claim_firsts(claim):  # cheap test first: every concept needs a first word
-        if not has_prefix and index.keys().isdisjoint(firsts):
+    keys = a.index.keys()
+    for firsts, has_prefix in gate or _claim_firsts(claim):  # cheap test first: every concept needs a first word
+        if not has_prefix and keys.isdisjoint(firsts):
             return []
     occ = []
     for concept in claim:
@@ -719,12 +723,31 @@ def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: froze
               contexts: tuple[tuple[int, int], ...] = ()) -> list[Hit]:
     """Every hit of the item's claims; `contexts` are spans of the answer that reply to a probe on it."""
     qc = question_claims(q)
+    return _hits_of(ix, qc, qc.gated[item.id], excluded, contexts)
+
+
+def _hits_of(ix: AnswerIndex, qc: QuestionClaims, gated: tuple, excluded: frozenset[int],
+             contexts: tuple[tuple[int, int], ...]) -> list[Hit]:
     hits: list[Hit] = []
-    for claim in qc.by_item[item.id]:
-        hits.extend(find_claim_hits(ix, claim, qc, excluded=excluded))
+    for claim, gate in gated:
+        found = find_claim_hits(ix, claim, qc, excluded=excluded, gate=gate)
+        if found:
+            hits.extend(found)
         for span in contexts:
             hits.extend(context_hits(ix, claim, span, excluded=excluded))
     return hits
+
+
+def all_item_hits(ix: AnswerIndex, q: Question, *, excluded: frozenset[int] = frozenset(),
+                  contexts: tuple[tuple[str, int, int], ...] = ()) -> dict[str, list[Hit]]:
+    """item_hits of every item with claims; `contexts`: (item id, start, end) spans replying to a probe."""
+    qc = question_claims(q)
+    out = {}
+    for item_id, gated in qc.gated.items():
+        if gated:
+            spans = tuple((s, e) for i, s, e in contexts if i == item_id) if contexts else ()
+            out[item_id] = _hits_of(ix, qc, gated, excluded, spans)
+    return out
 
 
 def mentions(ix: AnswerIndex, q: Question, item: RubricItem, sentence: int) -> bool:
@@ -743,8 +766,8 @@ def named_sentences(ix: AnswerIndex, q: Question, item: RubricItem) -> list[int]
     qc = question_claims(q)
     out = set()
     keys = ix.a.index.keys()
-    for claim in qc.by_item[item.id]:
-        firsts, has_prefix = _claim_firsts(claim)[0]
+    for claim, gate in qc.gated[item.id]:
+        firsts, has_prefix = gate[0]
         if not has_prefix and keys.isdisjoint(firsts):
             continue  # no phrase of the subject can start anywhere in the answer
         for f, _ in ix.concept_occurrences(claim[0]):

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..text import STOPWORDS, Analysed, analyse, content_stems, raw_words, stem, stopword_ratio
 from ..types import Flag, ItemVerdict, Kind, Question, RubricItem, Score
-from .claims import _VAGUE, AnswerIndex, Hit, index_answer, item_hits, named_sentences, question_claims
+from .claims import _VAGUE, AnswerIndex, Hit, all_item_hits, index_answer, named_sentences, question_claims
 from .policy import POLICY, ScoringPolicy
 from .verdicts import finish, is_star_format
 
@@ -281,6 +281,20 @@ def assign_sentences(candidates: dict[str, list[int]], weights: dict[str, float]
     return chosen
 
 
+_ITEMS: dict[int, tuple] = {}
+
+
+def _items_of(q: Question) -> tuple[list[RubricItem], list[RubricItem], list[RubricItem], dict[str, float]]:
+    """(scorable items, those the claim matcher scores (not STAR parts of a STAR story), misconceptions,
+    weights of the matcher's items), computed once per question."""
+    hit = _ITEMS.get(id(q))
+    if hit is None or hit[0] is not q:
+        star = is_star_format(q)
+        matched = [i for i in q.scorable_items if not (i.kind == "star" and star)]
+        hit = _ITEMS[id(q)] = (q, (q.scorable_items, matched, q.misconceptions, {i.id: i.weight for i in matched}))
+    return hit[1]
+
+
 class OfflineJudge:
     """Claim matching over the answer's sentences: an estimate, always labelled as such."""
 
@@ -299,9 +313,7 @@ class OfflineJudge:
 
     def item_hits(self, question: Question, ins: Inspected,
                   contexts: tuple[tuple[str, int, int], ...] = ()) -> dict[str, list[Hit]]:
-        return {item.id: item_hits(ins.ix, question, item, excluded=ins.excluded,
-                                   contexts=tuple((s, e) for i, s, e in contexts if i == item.id))
-                for item in question.rubric if item.claims}
+        return all_item_hits(ins.ix, question, excluded=ins.excluded, contexts=contexts)
 
     def score_inspected(self, question: Question, ins: Inspected, *,
                         contexts: tuple[tuple[str, int, int], ...] = (), clarified: tuple[str, ...] = ()) -> Score:
@@ -313,20 +325,24 @@ class OfflineJudge:
         flags = list(ins.flags)
         if filler and len(filler) * 2 >= max(1, len(a.sentences) - len(ins.excluded)):
             flags.append("filler")
-        scorable = [i for i in question.scorable_items if not (i.kind == "star" and is_star_format(question))]
-        candidates = {i.id: sorted({h.sentence for h in hits.get(i.id, []) if h.asserted}) for i in scorable}
-        candidates = {k: v for k, v in candidates.items() if v}
-        chosen = assign_sentences(candidates, {i.id: i.weight for i in scorable}, policy.items_per_sentence)
+        all_scorable, scorable, misconception_items, weights = _items_of(question)
+        candidates = {}
+        for i in scorable:
+            found = hits.get(i.id)
+            if found and (asserted := sorted({h.sentence for h in found if h.asserted})):
+                candidates[i.id] = asserted
+        chosen = assign_sentences(candidates, weights, policy.items_per_sentence)
         keyword_list = "keyword_list" in flags
         items: list[ItemVerdict] = []
-        for item in question.scorable_items:
-            if item.kind == "star" and is_star_format(question):
+        star_format = len(scorable) != len(all_scorable)
+        for item in all_scorable:
+            if star_format and item.kind == "star":
                 items.append(ItemVerdict(id=item.id, label=item.label, kind=item.kind, weight=item.weight,
                                          covered=False))  # filled in from the STAR analysis
                 continue
             items.append(self._verdict(question, item, ins, hits.get(item.id, []), chosen.get(item.id),
                                        candidates.get(item.id), filler, keyword_list))
-        misconceptions = [self._misconception(item, ins, hits.get(item.id, [])) for item in question.misconceptions]
+        misconceptions = [self._misconception(item, ins, hits.get(item.id, [])) for item in misconception_items]
         return finish(question, ins.text, items, misconceptions, flags, a, judge="offline", policy=policy,
                       clarified=clarified)
 
