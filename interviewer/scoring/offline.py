@@ -140,8 +140,17 @@ _SPECIAL = frozenset("%$<>")
 def _grader_checks(a: Analysed) -> list:
     """The injection checks whose words and characters all occur somewhere in the answer."""
     low = a.text.lower()
-    if low.isascii() and "'" not in low and "_" not in low:
-        words = set(raw_words(a))  # the same words as \w+ finds here (plus %$<> tokens)
+    if low.isascii() and "_" not in low:
+        words = set(raw_words(a))  # every \w+ word of the text is here (plus %$<> tokens)
+        p = low.find("'")
+        while p != -1:  # "don't" is one token ("dont") but two \w+ words: add both halves
+            i, j = p, p + 1
+            while i > 0 and low[i - 1].isalnum():
+                i -= 1
+            while j < len(low) and low[j].isalnum():
+                j += 1
+            words.update((low[i:p], low[p + 1:j]))
+            p = low.find("'", j)
     else:
         words = set(_WORD_RE.findall(low))
     out = []
