@@ -402,8 +402,6 @@ def test_fast_paths_agree_with_their_plain_definitions():
             assert words == _off._words(sentence), sentence
             assert bool(checks and _off.addressed_to_grader(sentence, checks)) == bool(_off.INJECTION_RE.search(sentence))
         plain = [m.start() for m in _claims._CLAUSE_RE.finditer(a.text)]
-        assert [m.start() for m in _claims._CLAUSE_RE_LOWER.finditer(a.text.lower())] == plain or \
-            len(a.text.lower()) != len(a.text)
         assert plain == [m.start() for m in _re.finditer(
             r"[;\u2014]|(?<=[A-Za-z])\s[-\u2013]\s(?=[A-Za-z])|,\s*(?=(?:and|but|or|so that|whereas|while|although|"
             r"though|yet|unlike|which is|instead|rather)\b)|\s(?=(?:but|whereas|while|however|although|though|"
@@ -431,7 +429,11 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
     plain_split = re.compile(r"[.!?;]\s+|\n+")
     for t in texts + fuzz:
         assert [m.span() for m in _SENTENCE_SPLIT_RE.finditer(t)] == [m.span() for m in plain_split.finditer(t)], t
-    for t in texts:
+    words = ["and", "but", "or", "so that", "whereas", "While", "vs", "versus", "unlike", "Unlike", "BUT", "instead of",
+             "as opposed to", "which is", "rather than", "contrary to", "but's", "butter", "but_x", "vs2", "a", "b2", "x_y", "\u0130x"]
+    seps = [" ", ", ", ",", "; ", ";", "\u2014", " - ", " \u2013 ", "-", "  ", "\n", ",\n", ".", ". ", "\t"]
+    clause_fuzz = ["".join(rnd.choice(words) + rnd.choice(seps) for _ in range(rnd.randint(1, 9))) for _ in range(3000)]
+    for t in texts + clause_fuzz:
         a = analyse(t)
         ix = _claims.index_answer(a)
         # clauses: a token opens a clause if it is its sentence's first, or a cut lies after the previous token
@@ -443,6 +445,8 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
                 opens = k == 0 or any(a.tokens[i - 1].start < c <= a.tokens[i].start for c in cuts)
                 plain.append(plain[-1] + 1 if (opens and plain) else (0 if not plain else plain[-1]))
         assert ix.cl.of_token == plain, t[:60]
+        if t not in texts:
+            continue
         # negation: the plain scan over every pair of token spans of the answer (up to 3 tokens each)
         n = len(a.tokens)
         for f1 in range(0, n, 3):
