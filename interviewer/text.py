@@ -115,6 +115,7 @@ class Analysed:
     index: dict[str, list[int]]
     excluded: frozenset[int] = frozenset()  # sentence indexes that must not earn credit
     raw: list[str] | None = None  # per token, its lower-case word without apostrophes (see raw_words)
+    words: list[str] | None = None  # per token, its text (ASCII: the token pattern matches nothing else)
 
     def sentence_text(self, i: int) -> str:
         s = self.sentences[i]
@@ -160,10 +161,13 @@ def analyse(text: str) -> Analysed:
     index: dict[str, list[int]] = {}
     get = index.get
     n = 0
+    words: list[str] = []
     for si, (a, b) in enumerate(split_sentences(text)):
         before = n
         pos = a
-        for w in findall(text, a, b):
+        found = findall(text, a, b)
+        words += found
+        for w in found:
             # the next occurrence of the word is the match: the text between two tokens has no token character
             pos = find(w, pos)
             end = pos + len(w)
@@ -177,7 +181,7 @@ def analyse(text: str) -> Analysed:
             n += 1
             pos = end
         sentences.append(Sentence(a, b, n - before))
-    return Analysed(text, tokens, sentences, index)
+    return Analysed(text, tokens, sentences, index, words=words)
 
 
 @lru_cache(maxsize=16384)
@@ -289,6 +293,9 @@ def content_stems(a: Analysed) -> set[str]:
 
 def raw_words(a: Analysed) -> list[str]:
     """Per token, its lower-case word without apostrophes (computed once per analysis)."""
+    if a.raw is None and a.words is not None:
+        # Token texts are ASCII without spaces: lower-case them all at once (same as one by one).
+        a.raw = " ".join(a.words).lower().replace("'", "").split(" ") if a.words else []
     if a.raw is None:
         low = a.text.lower()
         if len(low) != len(a.text):  # lower() changed the length (rare letters): lower each word alone

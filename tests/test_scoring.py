@@ -415,7 +415,7 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
     each equals its plain definition."""
     from interviewer.scoring import claims as _claims
     from interviewer.scoring.star import STAR_MARKERS
-    from interviewer.text import NEGATIONS, analyse, find_any, find_phrase
+    from interviewer.text import NEGATIONS, analyse, find_any, find_phrase, raw_words
 
     texts = texts + ["I built it, and we shipped. I didn't stop; I wasn't sure - but I led it; not that.",
                      "First part. \u2014 and then some, and more; but less \u2014 fine."]
@@ -445,6 +445,7 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
                 opens = k == 0 or any(a.tokens[i - 1].start < c <= a.tokens[i].start for c in cuts)
                 plain.append(plain[-1] + 1 if (opens and plain) else (0 if not plain else plain[-1]))
         assert ix.cl.of_token == plain, t[:60]
+        assert raw_words(a) == [a.text[tok.start:tok.end].lower().replace("'", "") for tok in a.tokens], t[:60]
         if t not in texts:
             continue
         # negation: the plain scan over every pair of token spans of the answer (up to 3 tokens each)
