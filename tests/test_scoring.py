@@ -448,6 +448,9 @@ def _assert_matcher_shortcuts(texts: list[str]) -> None:
         assert raw_words(a) == [a.text[tok.start:tok.end].lower().replace("'", "") for tok in a.tokens], t[:60]
         if t not in texts:
             continue
+        raw = raw_words(a)
+        for prefix in {w[:k] for w in raw for k in (1, 2, 4, 6)} | {"zzz", "regulari"}:
+            assert ix.prefix_starts(prefix) == [i for i, w in enumerate(raw) if w.startswith(prefix)], prefix
         # negation: the plain scan over every pair of token spans of the answer (up to 3 tokens each)
         n = len(a.tokens)
         for f1 in range(0, n, 3):

@@ -243,7 +243,7 @@ class AnswerIndex:
     stems: list[str] = field(default_factory=list)
     sents: list[int] = field(default_factory=list)
     _occ: dict = field(default_factory=dict)
-    _sorted: list[tuple[str, int]] = field(default_factory=list)
+    _sorted: list[str] = field(default_factory=list)  # the answer's distinct raw words, sorted
     _refuted: dict = field(default_factory=dict)
     _concepts: dict = field(default_factory=dict)
     _prefix: dict = field(default_factory=dict)
@@ -282,15 +282,18 @@ class AnswerIndex:
         hit = self._prefix.get(prefix)
         if hit is not None:
             return hit
+        raw = self.raw
         if not self._sorted:
-            raw = self.raw
-            self._sorted = sorted(zip(raw, range(len(raw))))
-        order = self._sorted
-        k = bisect.bisect_left(order, (prefix, -1))
-        n = len(order)
+            self._sorted = sorted(set(raw))
+        words = self._sorted
+        k = bisect.bisect_left(words, prefix)
+        n = len(words)
         out = []
-        while k < n and order[k][0].startswith(prefix):
-            out.append(order[k][1])
+        index = self.a.index
+        while k < n and words[k].startswith(prefix):
+            w = words[k]
+            # a token's stem is the stem of its raw word, so the index narrows down where it occurs
+            out.extend(i for i in index[stem(w)] if raw[i] == w)
             k += 1
         out.sort()
         self._prefix[prefix] = out
