@@ -288,7 +288,7 @@ class AnswerIndex:
         words = self._sorted
         k = bisect.bisect_left(words, prefix)
         n = len(words)
-        out = []
+        out: list[int] = []
         index = self.a.index
         while k < n and words[k].startswith(prefix):
             w = words[k]
