@@ -504,6 +504,7 @@ def _refuted(a: Analysed, ix: AnswerIndex, matches: list[tuple[int, int]]) -> bo
 
 _CONTRAST_FIRST = frozenset(p[0][0] for p in _CONTRAST_PHRASES)
 _FRAME_FIRSTS = frozenset(p[0][0] for p in _FRAME_PHRASES if p)
+_FRAME_WORDS = [(p, frozenset(w for part in p for w in part)) for p in _FRAME_PHRASES if p]
 
 
 def _refuted_at(a: Analysed, ix: AnswerIndex, clause: int, lo: int) -> bool:
@@ -535,7 +536,7 @@ def _refuted_at(a: Analysed, ix: AnswerIndex, clause: int, lo: int) -> bool:
         clause_stems = ix.stems[c_first:c_last + 1]
         present = set(clause_stems)
         framed = not _FRAME_FIRSTS.isdisjoint(present) and any(
-            parts[0][0] in present and _contains(clause_stems, parts) for parts in _FRAME_PHRASES)
+            present >= words and _contains(clause_stems, parts) for parts, words in _FRAME_WORDS)
         ix._refuted[clause] = framed
     if framed:
         return True

@@ -338,7 +338,7 @@ class OfflineJudge:
         candidates = {}
         for i in scorable:
             found = hits.get(i.id)
-            if found and (asserted := sorted({h.sentence for h in found if h.asserted})):
+            if found and (asserted := sorted({h.sentence for h in found if not h.negated and not h.refuted})):
                 candidates[i.id] = asserted
         chosen = assign_sentences(candidates, weights, policy.items_per_sentence)
         keyword_list = "keyword_list" in flags
@@ -360,7 +360,7 @@ class OfflineJudge:
         a = ins.a
         base: dict[str, Any] = dict(id=item.id, label=item.label, kind=item.kind, weight=item.weight)
         if sentence is not None:
-            hit = next(h for h in hits if h.sentence == sentence and h.asserted)
+            hit = next(h for h in hits if h.sentence == sentence and not h.negated and not h.refuted)
             s = a.sentences[sentence]
             share = self.policy.keyword_list_share if keyword_list else 1.0
             return ItemVerdict(**base, covered=True, evidence=a.text[s.start:s.end], start=s.start, end=s.end,
