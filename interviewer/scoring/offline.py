@@ -99,6 +99,8 @@ class Inspected:
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    if n == 4:
+        return set(zip(words, words[1:], words[2:], words[3:]))
     return set(zip(*(words[k:] for k in range(n))))  # every run of n consecutive words
 
 
@@ -168,9 +170,9 @@ def _grader_checks(a: Analysed) -> list:
 def copied_from(sentence: str, sources: list[set[tuple[str, ...]]], words: list[str] | None = None) -> bool:
     if words is None:
         words = _words(sentence)
-    grams = _ngrams(words, COPY_NGRAM)
-    if len(words) < COPY_NGRAM + 1 or not grams:
+    if len(words) < COPY_NGRAM + 1:
         return False
+    grams = _ngrams(words, COPY_NGRAM)
     return any(len(grams & src) / len(grams) >= COPY_SHARE for src in sources)
 
 
