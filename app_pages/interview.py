@@ -79,42 +79,69 @@ def render_setup() -> None:
         st.page_link("app_pages/settings.py", label="Connect a model in Settings", icon=":material/settings:")
     what = st.radio("What to practise", ["One question", "Random by kind or topic", "A full loop"],
                     horizontal=True, key="setup_what", index=0)
-    plan_kwargs: dict = {}
-    title = None
     if what == "One question":
         c1, c2 = st.columns([1, 3])
         kind_label = c1.selectbox("Kind", [KIND_LABELS[k.value] for k in Kind], key="setup_kind")
         kind = next(k for k, v in KIND_LABELS.items() if v == kind_label)
         qs = bank.filter(kind=kind)
-        choice = c2.selectbox("Question", qs, format_func=lambda q: f"{q.title} ({q.difficulty})", key="setup_question")
-        if choice is not None:
-            plan_kwargs = {"question_id": choice.id}
+        c2.selectbox("Question", qs, format_func=lambda q: f"{q.title} ({q.difficulty})", key="setup_question")
     elif what == "Random by kind or topic":
         c1, c2 = st.columns(2)
         kind_label = c1.selectbox("Kind", ["Any kind"] + [KIND_LABELS[k.value] for k in Kind], key="setup_rkind")
         kind = next((k for k, v in KIND_LABELS.items() if v == kind_label), None)
-        topic = c2.selectbox("Topic", ["Any topic"] + bank.topics(kind), key="setup_topic")
-        plan_kwargs = {"kind": kind, "topic": None if topic == "Any topic" else topic}
+        c2.selectbox("Topic", ["Any topic"] + bank.topics(kind), key="setup_topic")
     else:
         loops = list(bank.loops.values())
         loop = st.selectbox("Loop", loops, format_func=lambda lp: lp.title, key="setup_loop")
         if loop is not None:
             st.caption(loop.description)
+    st.radio("Mode", ["Interview: no feedback until the end", "Practice: hints, live checklist, model answer"],
+             key="setup_mode")
+    if err := st.session_state.pop("start_error", None):
+        st.error(err)
+    st.button("Start interview", type="primary", key="start", on_click=_start_from_setup)
+
+
+def _setup_choice() -> tuple[dict, str]:
+    """What the setup widgets say (their values as this run got them, else what render_setup draws by default):
+    the plan's criteria and the mode."""
+    ss = st.session_state
+    plan_kwargs: dict = {}
+    what = ss.get("setup_what") or "One question"
+    if what == "One question":
+        choice = ss.get("setup_question")
+        if choice is None:
+            label = ss.get("setup_kind") or KIND_LABELS[next(iter(Kind)).value]
+            qs = bank.filter(kind=next(k for k, v in KIND_LABELS.items() if v == label))
+            choice = qs[0] if qs else None
+        if choice is not None:
+            plan_kwargs = {"question_id": choice.id}
+    elif what == "Random by kind or topic":
+        kind_label = ss.get("setup_rkind") or "Any kind"
+        topic = ss.get("setup_topic") or "Any topic"
+        plan_kwargs = {"kind": next((k for k, v in KIND_LABELS.items() if v == kind_label), None),
+                       "topic": None if topic == "Any topic" else topic}
+    else:
+        loop = ss.get("setup_loop") or next(iter(bank.loops.values()), None)
+        if loop is not None:
             plan_kwargs = {"loop": loop.name}
-    mode_label = st.radio("Mode", ["Interview: no feedback until the end", "Practice: hints, live checklist, model answer"],
-                          key="setup_mode")
-    mode = "interview" if mode_label.startswith("Interview") else "practice"
-    if st.button("Start interview", type="primary", key="start"):
-        try:
-            plan = _load_app().plan(user_id=user, **plan_kwargs)
-            session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"), title=title)
-        except InterviewerError as exc:
-            st.error(str(exc))
-            return
-        _open(session)
-        st.session_state.session = session
-        st.session_state.focus_answer = True
-        st.rerun()
+    mode = "practice" if str(ss.get("setup_mode") or "").startswith("Practice") else "interview"
+    return plan_kwargs, mode
+
+
+def _start_from_setup() -> None:
+    """Start's on_click: the interview starts before the script runs, so that same run draws it (one script run
+    for Start, not the setup page again and then a rerun)."""
+    plan_kwargs, mode = _setup_choice()
+    try:
+        plan = _load_app().plan(user_id=user, **plan_kwargs)
+        session = app.start(plan, mode=mode, user_id=user, loop_name=plan_kwargs.get("loop"))
+    except InterviewerError as exc:
+        st.session_state.start_error = str(exc)
+        return
+    _open(session)
+    st.session_state.session = session
+    st.session_state.focus_answer = True
 
 
 # --------------------------------------------------------------------------- the chat
@@ -123,23 +150,32 @@ HINT_LABELS = {"direction": "Nudge", "approach": "Approach", "detailed": "Walkth
 HINT_HELP = {"direction": "Which direction to think in.", "approach": "An approach to follow.",
              "detailed": "A detailed outline of a good answer."}
 
-def render_sidebar(session: InterviewSession, rec) -> None:
+def render_sidebar(session: InterviewSession):
+    """The sidebar, drawn by full runs only. Returns the slot for the token count: the chat fragment fills it
+    (an answer reruns only the fragment, and the reply's tokens count at once)."""
+    rec = session.record
     with st.sidebar:
         asked, total = session.progress()
         st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
         st.progress(asked / total if total else 0.0)
-        loop = app.bank.loops.get(rec.loop_name) if rec and rec.loop_name else None
-        render_timer(session, started=rec.created_at if rec else None, loop_minutes=loop.minutes if loop else None)
-        if app.offline:
-            st.caption(":material/toll: offline: no tokens used")
-        else:
-            tokens = (rec.prompt_tokens + rec.completion_tokens) if rec else 0
-            cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec and rec.cost_usd else " \u00b7 tokens only"
-            st.caption(f":material/toll: {tokens:,} tokens{cost}")
-            budget = app.settings.session_budget_tokens
-            if budget:
-                st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+        loop = app.bank.loops.get(rec.loop_name) if rec.loop_name else None
+        render_timer(session, started=rec.created_at, loop_minutes=loop.minutes if loop else None)
+        tokens_slot = st.container()
         voice_toggle()
+    return tokens_slot
+
+
+def render_tokens(session: InterviewSession) -> None:
+    rec = session.record
+    if app.offline:
+        st.caption(":material/toll: offline: no tokens used")
+        return
+    tokens = rec.prompt_tokens + rec.completion_tokens
+    cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec.cost_usd else " \u00b7 tokens only"
+    st.caption(f":material/toll: {tokens:,} tokens{cost}")
+    budget = app.settings.session_budget_tokens
+    if budget:
+        st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
 
 
 @st.fragment(run_every=15)
@@ -179,7 +215,7 @@ def render_practice_tools(session: InterviewSession) -> None:
 
 
 def render_turns(session: InterviewSession, turns: list[dict] | None = None) -> None:
-    for t in session.transcript() if turns is None else turns:
+    for t in session.transcript(record=session.record) if turns is None else turns:
         if t["role"] == "interviewer":
             with st.chat_message("assistant", avatar=":material/record_voice_over:"):
                 if t["kind"] == "hint":
@@ -265,7 +301,9 @@ def read_input(session: InterviewSession) -> Reply | None:
     The answer is saved before the transcript is drawn; its row joins the transcript read at the top of the run.
     """
     audio_ok = can_transcribe(app.interviewer_model)  # only when the server offers speech-to-text
-    value = st.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
+    # st.bottom: pinned to the bottom of the page, as a chat input in the main body is (called from inside the
+    # chat fragment it would otherwise sit inline, where the fragment is).
+    value = st.bottom.chat_input("Your answer (Enter to send, Shift+Enter for a new line)", key="answer",
                           submit_mode="disable", accept_audio=audio_ok,
                           disabled=session.finished or session.pending is not None
                           or st.session_state.get("draft") is not None)
@@ -317,10 +355,10 @@ def _submit(session: InterviewSession, text: str) -> Reply | None:
     return Reply({"role": "candidate", "kind": "answer", "question_id": qid, "text": text.strip()}, gen)
 
 
-def render_report(session: InterviewSession, rec) -> None:
+def render_report(session: InterviewSession) -> None:
     from ui.report import render_results
 
-    render_results(rec, bank, title="Your report", key="r")
+    render_results(session.record, bank, title="Your report", key="r")
 
 
 def _discard(session: InterviewSession) -> None:
@@ -378,12 +416,23 @@ def _drawn_state(session: InterviewSession) -> tuple:
 
 
 def render_interview(session: InterviewSession) -> None:
+    """The open interview: the sidebar (full runs only), then the interview itself as a fragment."""
+    tokens_slot = render_sidebar(session)
+    interview_body(session, tokens_slot)
+
+
+@st.fragment
+def interview_body(session: InterviewSession, tokens_slot) -> None:
+    """Everything of the interview but the sidebar. A fragment: an answer (or a hint, a code run) reruns only
+    this, not the page's navigation and sidebar; what this draws outside it (the answer box in st.bottom, the
+    token count in the sidebar) is redrawn with it. A change to what the sidebar shows (a new question, the
+    end of the interview) reruns the whole page."""
     drawn = _drawn_state(session)  # what the title line, the actions and the answer box are drawn with
-    rec = app.store.get(session.id)  # one read per run: the title, the turns, the totals for the sidebar
-    turns = session.transcript(record=rec)
+    rec = session.record  # this interview as saved (kept up to date by the session: no read per run)
+    turns = session.transcript(record=session.record)
     answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
-    head.subheader(rec.title if rec else "Interview")
+    head.subheader(rec.title)
     q = session.current.question if session.current else None
     if q is not None:
         asked, total = session.progress()
@@ -394,11 +443,11 @@ def render_interview(session: InterviewSession) -> None:
         render_actions(session, answered=answered)
 
     if session.status == "scored":
-        rec = app.store.get(session.id)  # read again: scoring may have just run (results, the judge's tokens)
-        render_report(session, rec)
+        render_report(session)  # scoring may have just run: the session re-read the results and the judge's tokens
         with st.expander("Transcript"):
             render_turns(session, turns)
-        render_sidebar(session, rec)  # drawn last: the judge's tokens are counted
+        with tokens_slot:
+            render_tokens(session)  # the judge's tokens are counted
         return
 
     reply = read_input(session)
@@ -430,15 +479,14 @@ def render_interview(session: InterviewSession) -> None:
             # One script run per turn: what is drawn above the reply is still right after an ordinary
             # follow-up, so only the parts below it are drawn with the new state (and, after the first
             # answer, the actions: Discard becomes End and score). A new question, the end of the
-            # interview, a failed reply or a sent draft change more of what is above: draw it all again.
+            # interview, a failed reply or a sent draft change more of what is above (and the sidebar):
+            # draw the whole page again.
             if drafted is not None or _drawn_state(session) != drawn or st.session_state.get("error"):
                 st.rerun()
             if not answered:
                 with actions_slot.container():
                     render_actions(session, answered=True)
-            rec = app.store.get(session.id)  # the reply's tokens, for the sidebar; the reply, for voice out
-            if rec is not None:
-                turns = session.transcript(record=rec)
+            turns = session.transcript(record=session.record)  # the reply, for voice out
         render_error_and_retry(session)
         if session.finished:
             st.success("The interview is over. Choose \u201cEnd and score\u201d for your report.")
@@ -450,7 +498,8 @@ def render_interview(session: InterviewSession) -> None:
                 render_code_panel(session, app, stream=_stream)
             if practice:
                 render_practice_tools(session)
-    render_sidebar(session, rec)
+    with tokens_slot:
+        render_tokens(session)  # the reply's tokens
     if st.session_state.get("voice_out"):
         speak(to_speak(session.id, turns))
 

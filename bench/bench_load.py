@@ -80,6 +80,7 @@ class WsUser:
     def __init__(self, url: str):
         self.url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.widgets: dict[str, str] = {}  # "start" / "answer" -> widget id
+        self.fragments: dict[str, str] = {}  # "answer" -> the fragment the widget was drawn in, if any
         self.texts: list[str] = []
 
     async def __aenter__(self):
@@ -92,14 +93,16 @@ class WsUser:
     async def __aexit__(self, *exc):
         await self.ws.close()
 
-    async def rerun(self, states: list | None = None) -> None:
-        """Send a rerun (what a click or Enter sends) and wait until the app's script run is over."""
+    async def rerun(self, states: list | None = None, fragment_id: str = "") -> None:
+        """Send a rerun (what a click or Enter sends) and wait until the app's script run is over. A widget drawn
+        inside an st.fragment reruns only that fragment: the browser sends the fragment's id with its value
+        (`fragment_id`), and the run ends with FINISHED_FRAGMENT_RUN_SUCCESSFULLY."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ClientState_pb2 import ClientState
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
         from streamlit.proto.WidgetStates_pb2 import WidgetStates
 
-        msg = BackMsg(rerun_script=ClientState(query_string="", page_script_hash="",
+        msg = BackMsg(rerun_script=ClientState(query_string="", page_script_hash="", fragment_id=fragment_id,
                                                widget_states=WidgetStates(widgets=states or [])))
         await self.ws.send(msg.SerializeToString())
         self.texts = []
@@ -115,11 +118,13 @@ class WsUser:
                     self.widgets["start"] = el.button.id
                 elif which == "chat_input":
                     self.widgets["answer"] = el.chat_input.id
+                    self.fragments["answer"] = fm.delta.fragment_id
                 elif which == "markdown":
                     self.texts.append(el.markdown.body)
                 elif which == "alert" and el.alert.format == 1:  # ERROR
                     raise RuntimeError(el.alert.body[:120])
-            elif kind == "script_finished" and fm.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+            elif kind == "script_finished" and fm.script_finished in (
+                    ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                 return
             elif kind == "session_status_changed" and not fm.session_status_changed.script_is_running:
                 pass
@@ -139,7 +144,8 @@ async def one_ws_user(url: str, turns: int, latencies: list[float], errors: list
                 t0 = time.perf_counter()
                 sent.append(1)
                 await user.rerun([WidgetState(id=user.widgets["answer"],
-                                              chat_input_value=ChatInputValue(data=ANSWERS[i % len(ANSWERS)]))])
+                                              chat_input_value=ChatInputValue(data=ANSWERS[i % len(ANSWERS)]))],
+                                 fragment_id=user.fragments.get("answer", ""))
                 latencies.append(time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - a benchmark counts failures, it does not stop on them
         errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")

@@ -246,6 +246,8 @@ class InterviewSession:
         self.loop = bank.loops.get(record.loop_name) if record.loop_name else None
         self.budgets = (self.loop.slot_minutes() if self.loop and len(self.loop.slots) == len(self.plan)
                         else [q.time_budget_min for q in self.plan])
+        # This interview as saved, kept up to date by every write this session makes (the page draws from it
+        # instead of reading the database on every run); `refresh()` reads it again.
         self.record = record
         self.states: list[QuestionState] = []
         self.pending: Action | None = None  # an interviewer turn owed after a failed model call
@@ -267,11 +269,11 @@ class InterviewSession:
         if mode not in ("practice", "interview"):
             raise SessionError(f"Unknown mode {mode!r}: use practice or interview.")
         title = title or (plan[0].title if len(plan) == 1 else f"{len(plan)}-question loop")
-        iid = store.create_interview(
+        record = store.new_interview(
             user_id=user_id, mode=mode, title=title, plan=[q.id for q in plan], loop_name=loop_name,
             interviewer_model=getattr(model, "name", None), judge_model=judge_model_name,
         )
-        session = cls(store=store, record=store.get(iid), bank=bank, model=model, judge=judge, **options)
+        session = cls(store=store, record=record, bank=bank, model=model, judge=judge, **options)
         session._ask_question(plan[0])
         return session
 
@@ -361,8 +363,17 @@ class InterviewSession:
     def awaiting_answer(self) -> bool:
         return self.phase is Phase.awaiting_answer
 
+    def refresh(self) -> InterviewRecord:
+        """Read this interview from the store again (e.g. after another writer), and keep it as `record`."""
+        rec = self.store.get(self.id)
+        if rec is None:
+            raise SessionError(f"No interview with id {self.id} was found.")
+        self.record = rec
+        return rec
+
     def transcript(self, *, include_private: bool = False, record: InterviewRecord | None = None) -> list[dict]:
-        """The transcript's rows; `record`: this interview as the caller already read it (no second read)."""
+        """The transcript's rows, as the store holds them; `record`: this interview as the caller already has it
+        (e.g. this session's own `record`: no read)."""
         rec = record if record is not None else self.store.get(self.id)
         out = []
         for t in rec.turns:
@@ -420,14 +431,22 @@ class InterviewSession:
         cost = None
         if usage is not None and self.cost_fn is not None:
             cost = self.cost_fn(getattr(self.model, "name", None), usage)
-        self.store.add_turn(self.id, TurnRecord(
+        turn = TurnRecord(
             seq=0, role=role, kind=kind, question_id=question.id, text=text, probe_item=probe_item,
             private_notes=notes, created_at=datetime.fromtimestamp(self.clock(), timezone.utc),
             model=getattr(self.model, "name", None) if usage else None,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             cached_tokens=usage.cached_tokens if usage else 0, cost_usd=cost, code_run=code_run,
-        ))
+        )
+        turn.seq = self.store.add_turn(self.id, turn)
+        rec = self.record  # what the store now holds (the same arithmetic as its UPDATE)
+        rec.turns.append(turn)
+        rec.updated_at = turn.created_at
+        rec.prompt_tokens += turn.prompt_tokens
+        rec.completion_tokens += turn.completion_tokens
+        if cost is not None:
+            rec.cost_usd = (rec.cost_usd or 0.0) + cost
         if usage is not None:
             self.usage = self.usage + usage
         if role == "interviewer":
@@ -536,7 +555,8 @@ class InterviewSession:
         k = len(self.states)
         self.plan.insert(k, self.bank.get(nxt))
         self.budgets.insert(k, self.plan[k].time_budget_min)
-        self.store.set_plan(self.id, [q.id for q in self.plan])
+        self.record.plan = [q.id for q in self.plan]
+        self.record.updated_at = self.store.set_plan(self.id, self.record.plan)
 
     def _code_follow_up(self, st: QuestionState) -> Action | None:
         q = st.question
@@ -646,8 +666,7 @@ class InterviewSession:
         if action.kind == "finish":
             self._save(role="interviewer", kind="wrap_up", question=action.question, text=action.preface)
             self.pending = None
-            self.status = "finished"
-            self.store.set_status(self.id, "finished")
+            self._set_status("finished")
             yield action.preface
             return
         # A follow-up: phrased by the model when there is one (probes and challenges), else scripted.
@@ -722,6 +741,8 @@ class InterviewSession:
             self.usage = self.usage + usage
             self.store.add_usage(self.id, prompt_tokens=usage.prompt_tokens,
                                  completion_tokens=usage.completion_tokens, cost_usd=None)
+            self.record.prompt_tokens += usage.prompt_tokens
+            self.record.completion_tokens += usage.completion_tokens
 
     @property
     def guard_replacements(self) -> int:
@@ -789,12 +810,16 @@ class InterviewSession:
         return st.question.reference_answer
 
     # ------------------------------------------------------------------ the end
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self.record.updated_at = self.store.set_status(self.id, status)
+        self.record.status = status
+
     def end(self) -> None:
         """End the interview now (unanswered questions are scored as not answered)."""
         if self.status == "active":
             self.pending = None
-            self.status = "finished"
-            self.store.set_status(self.id, "finished")
+            self._set_status("finished")
 
     def score(self, *, on_progress=None) -> list[Score]:
         """Score every asked question with the judge; results, verdicts and evidence are saved.
@@ -828,6 +853,7 @@ class InterviewSession:
         overall = round(sum(s.score for s in out) / len(out)) if out else None
         self.store.save_results(self.id, data, overall)
         self.status = "scored"
+        self.refresh()  # the results and the judge's tokens, as saved
         return out
 
 

@@ -386,18 +386,26 @@ class Store:
             return conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
 
     # ------------------------------------------------------------------ writes
-    @_plain_db_errors
     def create_interview(self, *, user_id: str, mode: str, title: str, plan: list[str], loop_name: str | None,
                          interviewer_model: str | None, judge_model: str | None, interview_id: str | None = None) -> str:
+        return self.new_interview(user_id=user_id, mode=mode, title=title, plan=plan, loop_name=loop_name,
+                                  interviewer_model=interviewer_model, judge_model=judge_model,
+                                  interview_id=interview_id).id
+
+    @_plain_db_errors
+    def new_interview(self, *, user_id: str, mode: str, title: str, plan: list[str], loop_name: str | None,
+                      interviewer_model: str | None, judge_model: str | None,
+                      interview_id: str | None = None) -> InterviewRecord:
+        """Create an interview and return its record as saved (what `get` would read back, without the read)."""
         iid = interview_id or str(uuid.uuid4())
         now = _now()
+        record = InterviewRecord(id=iid, user_id=user_id, mode=mode, title=title, plan=list(plan), loop_name=loop_name,
+                                 status="active", created_at=now, updated_at=now, interviewer_model=interviewer_model,
+                                 judge_model=judge_model, prompt_tokens=0, completion_tokens=0)
         with self.engine.begin() as conn:
-            conn.execute(insert(interviews).values(
-                id=iid, user_id=user_id, mode=mode, title=title, plan=plan, loop_name=loop_name, status="active",
-                created_at=now, updated_at=now, interviewer_model=interviewer_model, judge_model=judge_model,
-                prompt_tokens=0, completion_tokens=0,
-            ))
-        return iid
+            conn.execute(insert(interviews).values(**record.model_dump(exclude={"turns", "results", "cost_usd",
+                                                                                "overall_score"})))
+        return record
 
     @_plain_db_errors
     def add_turn(self, interview_id: str, turn: TurnRecord) -> int:
@@ -461,16 +469,22 @@ class Store:
 
     @_plain_db_errors
     @_plain_db_errors
-    def set_plan(self, interview_id: str, plan: "builtins.list[str]") -> None:
-        """Replace the interview's plan (a coding question's part 2 joins it once part 1 passes)."""
+    def set_plan(self, interview_id: str, plan: "builtins.list[str]") -> datetime:
+        """Replace the interview's plan (a coding question's part 2 joins it once part 1 passes).
+        Returns the time saved as `updated_at`."""
+        now = _now()
         with self.engine.begin() as conn:
             conn.execute(update(interviews).where(interviews.c.id == interview_id)
-                         .values(plan=plan, updated_at=_now()))
+                         .values(plan=plan, updated_at=now))
+        return now
 
-    def set_status(self, interview_id: str, status: str) -> None:
+    def set_status(self, interview_id: str, status: str) -> datetime:
+        """Returns the time saved as `updated_at`."""
+        now = _now()
         with self.engine.begin() as conn:
             conn.execute(update(interviews).where(interviews.c.id == interview_id)
-                         .values(status=status, updated_at=_now()))
+                         .values(status=status, updated_at=now))
+        return now
 
     @_plain_db_errors
     def save_results(self, interview_id: str, scored: list[dict], overall: int | None) -> None:

@@ -467,3 +467,64 @@ def test_question_bank_search_for_knn_and_practise_it(browser, offline_app):
     assert "iid=" in page.url
     assert page.get_by_role("button", name="Start interview").count() == 0
     page.context.close()
+
+
+# --------------------------------------------------------------------------- load: what one run redraws
+
+def _frames(page) -> tuple[list, list]:
+    """Every websocket frame the page sends (BackMsg) and receives (ForwardMsg), as they come."""
+    sent, got = [], []
+    page.on("websocket", lambda ws: (ws.on("framesent", lambda f: sent.append(f)),
+                                     ws.on("framereceived", lambda f: got.append(f))))
+    return sent, got
+
+
+def _finished(got: list) -> list[str]:
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    out = []
+    for raw in got:
+        msg = ForwardMsg.FromString(raw)
+        if msg.WhichOneof("type") == "script_finished":
+            out.append(ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished))
+    return out
+
+
+def test_start_is_one_run_and_an_answer_reruns_only_the_interview_fragment(browser, model_app):
+    """Per-run server work (bench/bench_load.py): Start draws the interview in the run its click starts (no
+    second run), and an answer reruns only the interview's fragment, not the page's navigation and sidebar.
+    The answer box still sits pinned at the bottom with the cursor in it, and the sidebar's token count follows
+    the reply."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    page = _page(browser)
+    sent, got = _frames(page)
+    page.goto(model_app.url)
+    start = page.get_by_role("button", name="Start interview")
+    start.wait_for()
+    _idle(page)
+    n = len(got)
+    start.click()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for()
+    _settle(page)
+    assert _finished(got[n:]) == ["FINISHED_SUCCESSFULLY"]  # one run; no FINISHED_EARLY_FOR_RERUN before it
+    page.wait_for_timeout(800)
+    assert page.evaluate("document.activeElement.getAttribute('data-testid')") == "stChatInputTextArea"
+    sidebar = page.get_by_test_id("stSidebar")
+    assert re.search(r"\b0 tokens", sidebar.inner_text())
+    pinned = box.bounding_box()
+    assert pinned["y"] + pinned["height"] > 800 - 120, pinned  # at the bottom of the viewport, as before
+
+    n_sent, n_got = len(sent), len(got)
+    _answer(page, "Regularization adds a penalty on the weights to the loss so the model does not overfit.")
+    reruns = [m.rerun_script for m in map(BackMsg.FromString, sent[n_sent:]) if m.WhichOneof("type") == "rerun_script"]
+    assert len(reruns) == 1 and reruns[0].fragment_id, reruns  # the browser asks for the fragment only
+    assert _finished(got[n_got:]) == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+    texts = page.get_by_test_id("stChatMessage").all_inner_texts()
+    assert len(texts) == 3 and "record_voice_over" in texts[-1] and "?" in texts[-1]  # the reply is shown
+    assert any(r.get("stream") for r in model_app.server.chat_requests)  # streamed from the model
+    assert page.get_by_test_id("stChatInputTextArea").bounding_box() == pinned
+    assert re.search(r"\b[1-9][\d,]* tokens", sidebar.inner_text()), sidebar.inner_text()  # the reply's tokens
+    assert page.get_by_test_id("stSidebarNavLink").count() == 5  # the navigation is still there
+    page.context.close()

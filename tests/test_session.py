@@ -314,6 +314,38 @@ def test_resume_in_a_new_process_after_a_crash(bank, tmp_path):
     assert s.awaiting_answer
 
 
+def test_the_sessions_record_is_what_the_store_holds(bank, tmp_path):
+    """The page draws from `session.record` instead of reading the database on every run: every write the
+    session makes (turns, tokens, cost, hints, the model answer, a failed call, the end, scoring) keeps it equal
+    to what the store reads back."""
+    replies = ["What would the penalty do to the weights?", ModelError("timeout", "The model server did not answer."),
+               "And how would you pick its strength?"]
+    model = ScriptedModel(replies=replies, name="fake-interviewer")
+    app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/r.db"}), bank=bank,
+                    interviewer_model=model, cost_fn=lambda name, usage: 1e-6 * usage.prompt_tokens + 0.1)
+
+    def same() -> None:
+        assert s.record.model_dump() == app.store.get(s.id).model_dump()
+
+    s = app.start([bank.get("regularization"), bank.get("bias-variance-tradeoff")], mode="practice")
+    same()
+    _say(s, WEAK)
+    same()
+    assert s.record.prompt_tokens > 0 and s.record.cost_usd
+    s.hint("direction")
+    with pytest.raises(ModelError):
+        _say(s, "L1 gives sparse weights and L2 shrinks them; both reduce overfitting.")
+    same()
+    "".join(s.retry())
+    s.model_answer()
+    same()
+    s.end()
+    same()
+    s.score()
+    same()
+    assert s.record.status == "scored" and s.record.results
+
+
 def test_resume_restores_follow_up_counts_and_probes(app, bank):
     s = app.start([bank.get("regularization"), bank.get("model-drift")])
     _say(s, WEAK)

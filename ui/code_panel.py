@@ -73,7 +73,7 @@ def best_and_last(subs: list[dict]) -> tuple[dict | None, dict | None]:
 
 def render_submissions(session: InterviewSession, key: str) -> None:
     """Best and last submission side by side, and which one the report scores."""
-    best, last = best_and_last(submissions(session.transcript(), session.current.question.id))
+    best, last = best_and_last(submissions(session.transcript(record=session.record), session.current.question.id))
     if last is None:
         return
     with st.container(border=True, key="submissions"):
