@@ -1,4 +1,4 @@
-"""Text analysis for the offline judge: sentences, tokens with offsets, phrase matching, quote checks.
+"""Text analysis for the offline judge: sentences, tokens with offsets, phrase matching.
 
 Everything here is deterministic and keeps character offsets into the original
 answer, so every piece of evidence can be highlighted in the candidate's words.
@@ -6,7 +6,6 @@ answer, so every piece of evidence can be highlighted in the candidate's words.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -313,73 +312,3 @@ def stopword_ratio(a: Analysed) -> float:
     raw = raw_words(a)
     return sum(map(STOPWORDS.__contains__, raw)) / len(raw)
 
-
-# --------------------------------------------------------------------------- quotes
-
-def _normalise_with_map(text: str) -> tuple[str, list[int]]:
-    """Lower-case, fold quotes/dashes, collapse whitespace and drop punctuation; keep a map to offsets."""
-    text = _fold(text)
-    out: list[str] = []
-    where: list[int] = []
-    prev_space = True
-    for i, ch in enumerate(text):
-        if ch.isalnum() or ch in "%$<>":
-            out.append(ch.lower())
-            where.append(i)
-            prev_space = False
-        elif not prev_space:
-            out.append(" ")
-            where.append(i)
-            prev_space = True
-    while out and out[-1] == " ":
-        out.pop()
-        where.pop()
-    return "".join(out), where
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteSpan:
-    start: int
-    end: int
-    exact: bool
-    ratio: float
-
-
-def verify_quote(answer: str, quote: str, *, min_ratio: float = 0.9, min_chars: int = 8) -> QuoteSpan | None:
-    """Where `quote` stands in `answer` (normalised exact match, then a close fuzzy match), else None."""
-    nq, _ = _normalise_with_map(quote)
-    if len(nq) < min_chars or not any(w not in STOPWORDS for w in nq.split()):
-        return None
-    na, where = _normalise_with_map(answer)
-    i = na.find(nq)
-    if i >= 0:
-        return QuoteSpan(where[i], where[i + len(nq) - 1] + 1, True, 1.0)
-    # Fuzzy: best window of the quote's length (in words) over the answer.
-    aw = na.split(" ")
-    qw = nq.split(" ")
-    n = len(qw)
-    if n > len(aw) + 2:
-        return None
-    starts = []
-    pos = 0
-    for w in aw:
-        starts.append(pos)
-        pos += len(w) + 1
-    best = (0.0, 0, 0)
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(nq)
-    for size in {max(1, n - 1), n, n + 1}:
-        for s in range(0, max(1, len(aw) - size + 1)):
-            window = " ".join(aw[s:s + size])
-            matcher.set_seq1(window)
-            if matcher.real_quick_ratio() < min_ratio or matcher.quick_ratio() < min_ratio:
-                continue
-            r = matcher.ratio()
-            if r > best[0]:
-                best = (r, s, min(len(aw), s + size))
-    ratio, s, e = best
-    if ratio < min_ratio:
-        return None
-    a0 = starts[s]
-    a1 = starts[e - 1] + len(aw[e - 1]) - 1
-    return QuoteSpan(where[a0], where[a1] + 1, False, round(ratio, 3))

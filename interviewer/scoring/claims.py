@@ -710,11 +710,6 @@ def _takes(ix: AnswerIndex, claims, m: tuple[int, int]) -> bool:
     return False
 
 
-def _between(o: tuple[int, int], x: tuple[int, int], y: tuple[int, int]) -> bool:
-    lo, hi = (x, y) if x[0] <= y[0] else (y, x)
-    return lo[1] < o[0] and o[1] < hi[0]
-
-
 def _distance(x: tuple[int, int], y: tuple[int, int]) -> int:
     if _overlaps(x, y):
         return 0
