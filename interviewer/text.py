@@ -232,57 +232,85 @@ def find_phrase(a: Analysed, phrase: str, *, last: bool = False) -> Match | None
     return _find_compiled(a, parts, last)
 
 
-def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool,
-                   bound: int | None = None) -> Match | None:
-    """find_phrase of a compiled phrase; with `bound`, only a match that starts before it (after it, if
-    `last`) is looked for."""
+def _find_compiled(a: Analysed, parts: tuple[tuple[str, ...], ...], last: bool) -> Match | None:
     starts = a.index.get(parts[0][0], ())
-    if not starts:
-        return None
-    toks = a.tokens
-    n = len(toks)
     first = parts[0]
     w1 = first[1] if len(first) > 1 else None
-    all_stems = None
+    toks = a.tokens
+    n = len(toks)
     for start in (reversed(starts) if last else starts):
-        if bound is not None and (start <= bound if last else start >= bound):
-            break
         if w1 is not None and (start + 1 >= n or toks[start + 1][0] != w1):
             continue  # the second word is not next: no match here
-        if toks[start][3] in a.excluded or not _seq_at(a, start, first):
-            continue
-        end = start + len(parts[0]) - 1
-        ok = True
-        for part in parts[1:]:
-            found = None
-            for j in range(end + 1, min(end + 2 + GAP_WORDS, len(a.tokens))):
-                if _seq_at(a, j, part) and a.tokens[j].sentence == a.tokens[start].sentence:
-                    found = j
-                    break
-            if found is None:
-                ok = False
-                break
-            end = found + len(part) - 1
-        if not ok:
-            continue
-        if all_stems is None:
-            all_stems = {s for p in parts for s in p}
-        if not _negated(a, start, all_stems):
-            return Match(start, end, a.tokens[start].sentence)
+        m = _match_here(a, parts, start)
+        if m is not None:
+            return m
     return None
 
 
-def find_any(a: Analysed, phrases: list[str], *, last: bool = False) -> Match | None:
-    """The earliest (or, with `last`, the latest) occurrence of any of `phrases`."""
-    best = None
-    index = a.index
+def _match_here(a: Analysed, parts: tuple[tuple[str, ...], ...], start: int) -> Match | None:
+    """The phrase's match starting at token `start`, in a sentence that is not excluded and not negated."""
+    toks = a.tokens
+    first = parts[0]
+    if toks[start][3] in a.excluded or not _seq_at(a, start, first):
+        return None
+    end = start + len(first) - 1
+    for part in parts[1:]:
+        found = None
+        for j in range(end + 1, min(end + 2 + GAP_WORDS, len(toks))):
+            if _seq_at(a, j, part) and toks[j][3] == toks[start][3]:
+                found = j
+                break
+        if found is None:
+            return None
+        end = found + len(part) - 1
+    if _negated(a, start, _phrase_stems(parts)):
+        return None
+    return Match(start, end, toks[start][3])
+
+
+@lru_cache(maxsize=16384)
+def _phrase_stems(parts: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    return frozenset(s for p in parts for s in p)
+
+
+@lru_cache(maxsize=4096)
+def _by_first_word(phrases: tuple[str, ...]) -> tuple:
+    """The compiled phrases grouped by first word, in list order: (first word, ((phrase, second word), ...))."""
+    groups: dict[str, list] = {}
     for p in phrases:
         parts = compile_phrase(p)
-        if not parts or parts[0][0] not in index:
-            continue  # the first word does not occur
-        m = _find_compiled(a, parts, last, None if best is None else best.first)
-        if m and (best is None or (m.first > best.first if last else m.first < best.first)):
-            best = m
+        if parts:
+            groups.setdefault(parts[0][0], []).append((parts, parts[0][1] if len(parts[0]) > 1 else None))
+    return tuple((w0, tuple(group)) for w0, group in groups.items())
+
+
+def find_any(a: Analysed, phrases: list[str], *, last: bool = False) -> Match | None:
+    """The earliest (or, with `last`, the latest) occurrence of any of `phrases`; of several phrases that
+    occur there, the first in the list (as if each were looked up with find_phrase).
+
+    Phrases are grouped by first word: each position of that word is visited once for the whole group.
+    """
+    best = None
+    index = a.index
+    toks = a.tokens
+    n = len(toks)
+    for w0, group in _by_first_word(tuple(phrases)):
+        starts = index.get(w0)
+        if not starts:
+            continue
+        for start in (reversed(starts) if last else starts):
+            if best is not None and (start <= best.first if last else start >= best.first):
+                break  # no better than what another word's phrases gave (two words never share a position)
+            nxt = toks[start + 1][0] if start + 1 < n else None
+            found = None
+            for parts, w1 in group:
+                if w1 is None or nxt == w1:
+                    found = _match_here(a, parts, start)
+                    if found is not None:
+                        break
+            if found is not None:
+                best = found
+                break  # this group's earliest (latest) match
     return best
 
 
