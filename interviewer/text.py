@@ -213,7 +213,7 @@ def _seq_at(a: Analysed, i: int, stems: tuple[str, ...]) -> bool:
     return True
 
 
-def _negated(a: Analysed, first: int, phrase_stems: set[str]) -> bool:
+def _negated(a: Analysed, first: int, phrase_stems: frozenset[str] | set[str]) -> bool:
     if phrase_stems & NEGATIONS:
         return False
     sent = a.tokens[first].sentence
