@@ -811,8 +811,9 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ the end
     def _set_status(self, status: str) -> None:
+        when = self.store.set_status(self.id, status)  # saved first: a failed write leaves the session as it was
         self.status = status
-        self.record.updated_at = self.store.set_status(self.id, status)
+        self.record.updated_at = when
         self.record.status = status
 
     def end(self) -> None:

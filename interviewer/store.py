@@ -468,7 +468,6 @@ class Store:
             conn.execute(update(interviews).where(interviews.c.id == interview_id).values(**values))
 
     @_plain_db_errors
-    @_plain_db_errors
     def set_plan(self, interview_id: str, plan: "builtins.list[str]") -> datetime:
         """Replace the interview's plan (a coding question's part 2 joins it once part 1 passes).
         Returns the time saved as `updated_at`."""
@@ -478,6 +477,7 @@ class Store:
                          .values(plan=plan, updated_at=now))
         return now
 
+    @_plain_db_errors
     def set_status(self, interview_id: str, status: str) -> datetime:
         """Returns the time saved as `updated_at`."""
         now = _now()

@@ -134,6 +134,13 @@ def test_a_held_lock_and_a_runaway_statement_end_within_the_timeout(tmp_path, mo
         with pytest.raises(StoreError, match="did not answer within 0.5 seconds"):
             store.add_turn(iid, _turn("waits for the lock"))
         assert time.monotonic() - start < 3
+        # every other write says the same plain sentence, not a driver traceback
+        for write in (lambda: store.set_status(iid, "finished"), lambda: store.set_plan(iid, ["regularization"]),
+                      lambda: store.add_usage(iid, prompt_tokens=1, completion_tokens=1, cost_usd=None),
+                      lambda: store.new_interview(user_id="u", mode="interview", title="t", plan=["regularization"],
+                                                  loop_name=None, interviewer_model=None, judge_model=None)):
+            with pytest.raises(StoreError, match="did not answer within 0.5 seconds"):
+                write()
     finally:
         holder.rollback()
         holder.close()

@@ -745,13 +745,6 @@ def context_hits(ix: AnswerIndex, claim, span: tuple[int, int], *,
     return hits
 
 
-def item_hits(ix: AnswerIndex, q: Question, item: RubricItem, *, excluded: frozenset[int] = frozenset(),
-              contexts: tuple[tuple[int, int], ...] = ()) -> list[Hit]:
-    """Every hit of the item's claims; `contexts` are spans of the answer that reply to a probe on it."""
-    qc = question_claims(q)
-    return _hits_of(ix, qc, qc.gated[item.id], excluded, contexts)
-
-
 def _hits_of(ix: AnswerIndex, qc: QuestionClaims, gated: tuple, excluded: frozenset[int],
              contexts: tuple[tuple[int, int], ...]) -> list[Hit]:
     hits: list[Hit] = []
@@ -766,7 +759,7 @@ def _hits_of(ix: AnswerIndex, qc: QuestionClaims, gated: tuple, excluded: frozen
 
 def all_item_hits(ix: AnswerIndex, q: Question, *, excluded: frozenset[int] = frozenset(),
                   contexts: tuple[tuple[str, int, int], ...] = ()) -> dict[str, list[Hit]]:
-    """item_hits of every item with claims; `contexts`: (item id, start, end) spans replying to a probe."""
+    """Every hit of every item with claims (per item id); `contexts`: (item id, start, end) spans replying to a probe."""
     qc = question_claims(q)
     out = {}
     for item_id, gated in qc.gated.items():
