@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint venv dev-venv system-deps llama-server clean
+.PHONY: run test lint venv dev-venv native system-deps llama-server clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ venv: $(VENV)/.runtime-installed
 dev-venv: $(VENV)/.dev-installed
 
 run: venv
+	$(PY) scripts/build_native.py
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 system-deps:
@@ -28,12 +29,16 @@ system-deps:
 llama-server: dev-venv
 	bash scripts/install-llama-server.sh $(PY)
 
+# The offline judge's hot modules compiled with mypyc into .native/ (optional for `run`, required for `test`).
+native: dev-venv
+	$(PY) scripts/build_native.py --strict
+
 lint: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy interviewer
 
-test: dev-venv system-deps llama-server lint
-	INTERVIEWER_REQUIRE_LLAMA=1 $(PY) -m pytest
+test: dev-venv system-deps llama-server native lint
+	INTERVIEWER_REQUIRE_LLAMA=1 INTERVIEWER_REQUIRE_NATIVE=1 $(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts .native .native.new

@@ -5,6 +5,9 @@ sentence, its first half, a bare keyword list, an off-topic answer and a decline
 scored with `OfflineJudge` round after round. One warm-up round fills the caches
 (the bank's vocabularies); the figure is the median rate over the timed rounds.
 
+The scorer's hot modules run compiled with mypyc when `make native` (part of `make test`) has built them for
+these sources, and as plain Python otherwise or with INTERVIEWER_PURE_PYTHON=1; the figure says which.
+
 Usage: python bench/bench_scoring.py [--seconds 20] [--min-rounds 3]
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from interviewer import native  # noqa: E402
 from interviewer.bank import load_bank  # noqa: E402
 from interviewer.scoring import OfflineJudge  # noqa: E402
 
@@ -92,6 +96,7 @@ def main() -> int:
           f"mean {chars / len(work):,.0f} chars per answer")
     print(f"  measured: OfflineJudge.score in one Python thread, {pinned}, after one warm-up round, "
           f"{elapsed_total:.1f} s timed; Python {platform.python_version()} on {platform.machine()}")
+    print(f"  code: {native.status}")
     for kind, times in sorted(per_kind.items()):
         print(f"  {kind:14} median {statistics.median(times) * 1000:.2f} ms per answer, "
               f"max {max(times) * 1000:.2f} ms ({len(times)} answers)")

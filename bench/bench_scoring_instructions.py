@@ -31,6 +31,7 @@ def measured(step: int) -> None:
     """Runs inside valgrind: score the sample twice, instrumenting only the second pass."""
     from bench_scoring import variants
 
+    from interviewer import native
     from interviewer.bank import load_bank
     from interviewer.scoring import OfflineJudge
 
@@ -45,6 +46,7 @@ def measured(step: int) -> None:
         judge.score(q, a)
     subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], capture_output=True, check=False)
     print(f"ANSWERS {len(work)}")
+    print(f"CODE {native.status}")
 
 
 def main() -> int:
@@ -73,6 +75,8 @@ def main() -> int:
           f"bench_scoring.py's workload)")
     print("  measured: callgrind instruction count of OfflineJudge.score over the sample's second pass (caches "
           f"warm, gc frozen, PYTHONHASHSEED=0); Python {sys.version.split()[0]}")
+    code = re.search(r"CODE (.*)", out)
+    print(f"  code: {code.group(1) if code else 'unknown'}")
     return 0
 
 
