@@ -8,7 +8,7 @@ and one sentence supports at most two items. Asserted misconceptions deduct as o
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,7 +89,11 @@ class LLMJudge:
 
     def messages(self, question: Question, ins: Inspected,
                  contexts: tuple[tuple[str, int, int], ...] = ()) -> list[Message]:
-        tag = secrets.token_hex(8)
+        answer = numbered(ins, question, contexts)
+        # The markers around the answer are the hash of the question and the numbered answer: the candidate cannot
+        # write the closing marker (it would have to contain its own hash), and the same answer gets the same
+        # prompt, so a greedy self-hosted judge gives it the same verdict.
+        tag = hashlib.sha256(f"{question.id}\n{answer}".encode()).hexdigest()[:16]
         rubric = "\n".join(
             f"- id: {i.id}\n  kind: "
             f"{'misconception (a WRONG claim; cite a sentence only if the candidate asserts it)' if i.kind == 'misconception' else i.kind}\n"
@@ -100,7 +104,7 @@ class LLMJudge:
             Message(role="system", content=render("judge_system", delimiter=tag)),
             Message(role="user", content=render(
                 "judge_user", question=question.prompt, kind=question.kind.value, rubric=rubric,
-                delimiter=tag, answer=numbered(ins, question, contexts), ids=", ".join(i.id for i in question.rubric),
+                delimiter=tag, answer=answer, ids=", ".join(i.id for i in question.rubric),
             )),
         ]
 
