@@ -784,6 +784,12 @@ def _mentions_model(exc: openai.APIStatusError, model: str) -> bool:
     return "model" in text and model.lower() in text
 
 
+def warm_up() -> None:
+    """Import what the client loads lazily on its first use of a feature (the audio types: the microphone's
+    probe on the first answer), so that a background thread, not a user's turn, pays for it."""
+    import openai.resources.audio.audio  # noqa: F401 - transcriptions, translations, speech and their types
+
+
 def make_client(settings: Settings, *, timeout_s: float | None = None,
                 http_client: httpx2.Client | None = None) -> openai.OpenAI:
     """An OpenAI client for the configured server and key (its own HTTP connection pool unless `http_client`)."""

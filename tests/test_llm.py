@@ -743,3 +743,21 @@ def test_progress_of_a_streamed_judge_call_reports_elapsed_time_in_this_thread_o
     before = len(ticks)
     model.parse(Q, Grade)  # outside the block: no reports
     assert len(ticks) == before
+
+
+def test_warm_up_loads_what_the_microphone_probe_would_import_on_a_users_first_answer():
+    """The client imports its audio types on first use (~50-150 ms with the GIL held); the app's background
+    warm-up calls `llm.warm_up()` so that no user's turn pays for it."""
+    code = textwrap.dedent("""
+        import sys
+        import interviewer.llm as llm
+        from interviewer.config import load_settings
+        llm.warm_up()
+        model = llm.OpenAIChatModel(load_settings({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}))
+        before = set(sys.modules)
+        model._client.audio.transcriptions
+        print(sorted(set(sys.modules) - before))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]", out.stdout

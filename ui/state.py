@@ -52,7 +52,9 @@ def warm_up() -> None:
     def work() -> None:
         try:
             import interviewer.bootstrap  # noqa: F401 - session, scoring, store, sqlalchemy
-            import interviewer.llm  # noqa: F401 - openai
+            import interviewer.llm
+
+            interviewer.llm.warm_up()
             import ui.code_panel  # noqa: F401 - the sandbox runner
             import ui.report  # noqa: F401
         except Exception:  # noqa: BLE001 - a warm-up only: the real import reports any problem
