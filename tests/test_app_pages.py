@@ -554,3 +554,18 @@ def test_a_loop_report_opens_with_a_summary_table(bank):
     assert list(table.columns)[:5] == ["#", "Question", "Kind", "Score", "Band"] and len(table) == asked
     assert [m.label for m in at.metric][0] == "Overall"
 
+
+
+def test_the_background_warm_up_also_loads_the_model_clients_lazy_parts(monkeypatch):
+    """ui.state.warm_up (after the first page) ends with interviewer.llm.warm_up, so the first answer doesn't
+    import the client's audio types with the GIL held (tests/test_llm.py checks what llm.warm_up loads)."""
+    import threading
+
+    import interviewer.llm
+    import ui.state
+
+    called = threading.Event()
+    monkeypatch.setattr(interviewer.llm, "warm_up", called.set)
+    monkeypatch.setattr(ui.state, "_warmed", False)
+    ui.state.warm_up()
+    assert called.wait(60)

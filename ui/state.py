@@ -53,10 +53,10 @@ def warm_up() -> None:
         try:
             import interviewer.bootstrap  # noqa: F401 - session, scoring, store, sqlalchemy
             import interviewer.llm
-
-            interviewer.llm.warm_up()
             import ui.code_panel  # noqa: F401 - the sandbox runner
             import ui.report  # noqa: F401
+
+            interviewer.llm.warm_up()  # last: only the first answer needs it, Start needs the rest
         except Exception:  # noqa: BLE001 - a warm-up only: the real import reports any problem
             pass
 
