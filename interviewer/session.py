@@ -553,10 +553,14 @@ class InterviewSession:
         if nxt in [q.id for q in self.plan] or nxt not in self.bank.questions:
             return
         k = len(self.states)
-        self.plan.insert(k, self.bank.get(nxt))
-        self.budgets.insert(k, self.plan[k].time_budget_min)
-        self.record.plan = [q.id for q in self.plan]
-        self.record.updated_at = self.store.set_plan(self.id, self.record.plan)
+        part = self.bank.get(nxt)
+        plan = [q.id for q in self.plan]
+        plan.insert(k, part.id)
+        when = self.store.set_plan(self.id, plan)  # saved first: a failed write leaves the session as it was
+        self.plan.insert(k, part)
+        self.budgets.insert(k, part.time_budget_min)
+        self.record.plan = plan
+        self.record.updated_at = when
 
     def _code_follow_up(self, st: QuestionState) -> Action | None:
         q = st.question

@@ -304,3 +304,21 @@ def test_a_coding_rounds_part_2_joins_the_plan_once_part_1_passes(bank, tmp_path
             break
         reply = "".join(s.submit("next"))
     assert s._cur().question.id == "knn-vectorized" and "Part 2" in reply
+
+
+def test_part_2_stays_out_of_the_plan_when_saving_the_plan_fails(bank, tmp_path, monkeypatch):
+    from interviewer.store import StoreError
+
+    app = build_app(load_settings(env={"INTERVIEWER_DB_URL": f"sqlite:///{tmp_path}/p.db"}), bank=bank)
+    if app.runner.problem():
+        pytest.skip(app.runner.problem())
+    part1 = bank.get("knn-from-scratch")
+    s = app.start([part1], mode="interview")
+
+    def locked(*a, **k):
+        raise StoreError("The database is busy (locked by another program); try again in a moment.")
+
+    monkeypatch.setattr(s.store, "set_plan", locked)
+    with pytest.raises(StoreError):
+        s.run_code(part1.coding.reference_solution, hidden=True)
+    assert [q.id for q in s.plan] == ["knn-from-scratch"] == s.record.plan and len(s.budgets) == 1
