@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterator
@@ -157,7 +158,8 @@ def render_sidebar(session: InterviewSession):
     with st.sidebar:
         asked, total = session.progress()
         st.markdown(f"**Question {asked} of {total}** \u00b7 {session.mode} mode")
-        st.progress(asked / total if total else 0.0)
+        if total > 1:
+            st.progress(asked / total)
         loop = app.bank.loops.get(rec.loop_name) if rec.loop_name else None
         render_timer(session, started=rec.created_at, loop_minutes=loop.minutes if loop else None)
         tokens_slot = st.container()
@@ -171,11 +173,12 @@ def render_tokens(session: InterviewSession) -> None:
         st.caption(":material/toll: offline: no tokens used")
         return
     tokens = rec.prompt_tokens + rec.completion_tokens
-    cost = f" \u00b7 ${rec.cost_usd:.4f}" if rec.cost_usd else " \u00b7 tokens only"
-    st.caption(f":material/toll: {tokens:,} tokens{cost}")
+    text = f":material/toll: {tokens:,} tokens" + (f" \u00b7 ${rec.cost_usd:.4f}" if rec.cost_usd else " \u00b7 tokens only")
     budget = app.settings.session_budget_tokens
-    if budget:
-        st.progress(min(1.0, tokens / budget), text=f"Token budget {tokens:,} / {budget:,}")
+    if budget:  # one element (the count is sent again with every reply)
+        st.progress(min(1.0, tokens / budget), text=f"{text} \u00b7 budget {budget:,}")
+    else:
+        st.caption(text)
 
 
 @st.fragment(run_every=15)
@@ -361,41 +364,47 @@ def render_report(session: InterviewSession) -> None:
     render_results(session.record, bank, title="Your report", key="r")
 
 
-def _discard(session: InterviewSession) -> None:
-    """Drop an interview nobody answered (it would only clutter Review), then back to the setup."""
+def _new_interview(session: InterviewSession) -> None:
+    """Back to the setup. An interview with an answer stays saved (Review lists it); one nobody answered is
+    dropped, so it never clutters Review (the store deletes only an interview without a candidate turn)."""
     app.store.discard_unanswered(user_id=user, interview_id=session.id)
     _close()
 
 
-def render_actions(session: InterviewSession, *, answered: bool) -> None:
+def _answered(session: InterviewSession) -> bool:
+    return any(t.role == "candidate" for t in session.record.turns)
+
+
+def render_actions(session: InterviewSession) -> None:
+    """End and score, New interview: drawn by full runs only. An answer reruns only the chat fragment, so these
+    are the same before and after any answer, and are not sent again with every turn."""
     if session.status == "scored":
         if st.button("New interview", key="new_interview", icon=":material/add:"):
             _close()
             st.rerun()
         return
-    if not answered and not session.finished:
-        if st.button("Discard", key="discard", icon=":material/close:",
-                     help="Nothing was answered yet: drop this interview and choose another."):
-            _discard(session)
-            st.rerun()
-        return
     b1, b2 = st.columns(2)
     slot = b1.empty()
     if slot.button("End and score", type="primary", key="end_score"):
-        slot.empty()  # the button goes away at once: this interview is being scored
-        with st.status("Scoring your answers\u2026", expanded=True) as status:
-            def progress(i, n, question):
-                status.write(f"Scoring {i + 1} of {n}: {question.title}")
-            elapsed = st.empty()
-            try:
-                with progress_of(app.judge_model, lambda s, _: elapsed.caption(f"Judging\u2026 {s:.0f} s")):
-                    session.score(on_progress=progress)
-                status.update(label="Scored", state="complete", expanded=False)
-            except InterviewerError as exc:
-                status.update(label="Scoring failed", state="error")
-                st.error(f"{exc} Your transcript is saved; try scoring again.")
-    if b2.button("New interview", key="new_interview", icon=":material/add:"):
-        _close()
+        if not _answered(session):
+            st.info("Nothing to score yet: answer the question first.", icon=":material/info:")
+        else:
+            slot.empty()  # the button goes away at once: this interview is being scored
+            with st.status("Scoring your answers\u2026", expanded=True) as status:
+                def progress(i, n, question):
+                    status.write(f"Scoring {i + 1} of {n}: {question.title}")
+                elapsed = st.empty()
+                try:
+                    with progress_of(app.judge_model, lambda s, _: elapsed.caption(f"Judging\u2026 {s:.0f} s")):
+                        session.score(on_progress=progress)
+                    status.update(label="Scored", state="complete", expanded=False)
+                except InterviewerError as exc:
+                    status.update(label="Scoring failed", state="error")
+                    st.error(f"{exc} Your transcript is saved; try scoring again.")
+    if b2.button("New interview", key="new_interview", icon=":material/add:",
+                 help="Choose another interview. This one stays in Review if you answered anything; "
+                      "with no answer it is dropped."):
+        _new_interview(session)
         st.rerun()
 
 
@@ -416,32 +425,57 @@ def _drawn_state(session: InterviewSession) -> tuple:
 
 
 def render_interview(session: InterviewSession) -> None:
-    """The open interview: the sidebar (full runs only), then the interview itself as a fragment."""
+    """The open interview: the sidebar and the title line with the actions (full runs only), then the interview
+    itself as a fragment."""
     tokens_slot = render_sidebar(session)
-    interview_body(session, tokens_slot)
-
-
-@st.fragment
-def interview_body(session: InterviewSession, tokens_slot) -> None:
-    """Everything of the interview but the sidebar. A fragment: an answer (or a hint, a code run) reruns only
-    this, not the page's navigation and sidebar; what this draws outside it (the answer box in st.bottom, the
-    token count in the sidebar) is redrawn with it. A change to what the sidebar shows (a new question, the
-    end of the interview) reruns the whole page."""
-    drawn = _drawn_state(session)  # what the title line, the actions and the answer box are drawn with
-    rec = session.record  # this interview as saved (kept up to date by the session: no read per run)
-    turns = session.transcript(record=session.record)
-    answered = any(t["role"] == "candidate" for t in turns)
     head, actions = st.columns([3, 2])
-    head.subheader(rec.title)
+    head.subheader(session.record.title)
     q = session.current.question if session.current else None
     if q is not None:
         asked, total = session.progress()
         where = f"Question {asked} of {total} \u00b7 " if total > 1 else ""
         head.caption(f"{where}{KIND_LABELS[q.kind.value]} \u00b7 {q.difficulty} \u00b7 ~{q.time_budget_min} min")
-    actions_slot = actions.empty()  # redrawn below after the first answer's reply (Discard -> End and score)
-    with actions_slot.container():
-        render_actions(session, answered=answered)
+    with actions:
+        render_actions(session)  # scoring runs here: the body below then shows the report
+    drawn = 0
+    if session.status != "scored" and _layout(session) == "chat":
+        # The transcript so far, drawn here and not by the fragment: an answer then sends only the turns since
+        # this run (in a loop, not every earlier question again with each answer).
+        turns = session.transcript(record=session.record)
+        render_transcript(session, turns)
+        drawn = len(turns)
+    st.session_state.drawn_turns = (session.id, drawn)
+    interview_body(session, tokens_slot)
 
+
+def _layout(session: InterviewSession) -> str:
+    """"coding" (chat beside the editor), "practice" (chat beside the tools) or "chat" (the chat alone)."""
+    q = session.current.question if session.current else None
+    if q is not None and q.coding is not None:
+        return "coding"
+    return "practice" if session.mode == "practice" else "chat"
+
+
+def render_transcript(session: InterviewSession, turns: list[dict]) -> None:
+    """The transcript. In a loop, earlier questions fold away: the current question sits at the top, level with
+    its editor and tools, instead of thousands of pixels below them."""
+    current_from = max((i for i, t in enumerate(turns) if t["kind"] == "question"), default=0)
+    earlier, now = turns[:current_from], turns[current_from:]
+    if earlier:
+        n = sum(1 for t in earlier if t["kind"] == "question")
+        with st.expander(f"Earlier in this loop: {n} question(s)", icon=":material/history:"):
+            render_turns(session, earlier)
+    render_turns(session, now)
+
+
+@st.fragment
+def interview_body(session: InterviewSession, tokens_slot) -> None:
+    """Everything of the interview below its title line, but the sidebar. A fragment: an answer (or a hint, a
+    code run) reruns only this, not the page's navigation, sidebar and title line; what this draws outside it
+    (the answer box in st.bottom, the token count in the sidebar) is redrawn with it. A change to what is drawn
+    outside (a new question, the end of the interview) reruns the whole page."""
+    drawn = _drawn_state(session)  # what the title line, the sidebar and the answer box are drawn with
+    turns = session.transcript(record=session.record)
     if session.status == "scored":
         render_report(session)  # scoring may have just run: the session re-read the results and the judge's tokens
         with st.expander("Transcript"):
@@ -455,37 +489,29 @@ def interview_body(session: InterviewSession, tokens_slot) -> None:
         turns = [*turns, reply.answer]
     if st.session_state.pop("focus_answer", False):
         _focus_answer_box()
-    practice = session.mode == "practice"
-    coding = q is not None and q.coding is not None
+    layout = _layout(session)
+    practice, coding = session.mode == "practice", layout == "coding"
     if coding:
         chat_col, side_col = st.columns([1, 1])
     elif practice:
         chat_col, side_col = st.columns([2, 1])
     else:
-        chat_col, side_col = st.container(), None
-    # In a loop, earlier questions fold away: the current question sits at the top, level with its
-    # editor and tools, instead of thousands of pixels below them.
-    current_from = max((i for i, t in enumerate(turns) if t["kind"] == "question"), default=0)
-    earlier, now = turns[:current_from], turns[current_from:]
+        chat_col, side_col = contextlib.nullcontext(), None  # the fragment's own container: one block less per turn
     with chat_col:
-        if earlier:
-            n = sum(1 for t in earlier if t["kind"] == "question")
-            with st.expander(f"Earlier in this loop: {n} question(s)", icon=":material/history:"):
-                render_turns(session, earlier)
-        render_turns(session, now)
+        shown_id, shown = st.session_state.get("drawn_turns", (None, 0))
+        if layout == "chat" and shown_id == session.id:
+            render_turns(session, turns[shown:])  # the turns since the last full run (it drew the ones before)
+        else:
+            render_transcript(session, turns)
         drafted = render_draft(session)
         if drafted is not None or reply is not None:
             _stream(drafted.stream if drafted is not None else reply.stream)
             # One script run per turn: what is drawn above the reply is still right after an ordinary
-            # follow-up, so only the parts below it are drawn with the new state (and, after the first
-            # answer, the actions: Discard becomes End and score). A new question, the end of the
-            # interview, a failed reply or a sent draft change more of what is above (and the sidebar):
-            # draw the whole page again.
+            # follow-up, so only the parts below it are drawn with the new state. A new question, the end of
+            # the interview, a failed reply or a sent draft change more of what is above (the title line,
+            # the sidebar): draw the whole page again.
             if drafted is not None or _drawn_state(session) != drawn or st.session_state.get("error"):
                 st.rerun()
-            if not answered:
-                with actions_slot.container():
-                    render_actions(session, answered=True)
             turns = session.transcript(record=session.record)  # the reply, for voice out
         render_error_and_retry(session)
         if session.finished:

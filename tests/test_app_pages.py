@@ -390,7 +390,6 @@ def _review(at: AppTest) -> AppTest:
 
 def test_review_lists_unfinished_not_none_and_hides_unanswered(bank):
     at = _start(_app())  # started, never answered
-    at.button(key="discard")  # offered while nothing is answered
     _leave(at)
     at = _start(at, title="Explain bias-variance tradeoff")
     at.chat_input(key="answer").set_value(WEAK).run()
@@ -433,12 +432,19 @@ def test_review_delete_asks_in_a_dialog_and_cancel_keeps_it(bank):
     assert len(at.dataframe[0].value) == 1
 
 
-def test_discard_drops_an_unanswered_interview(bank):
+def test_new_interview_drops_an_unanswered_interview(bank):
     at = _start(_app())
-    assert "end_score" not in _keys(at.button)  # nothing to score yet
-    at.button(key="discard").click().run()
+    at.button(key="new_interview").click().run()
     assert at.button(key="start")
     assert at.session_state["app"].store.list(user_id="local") == []
+
+
+def test_end_and_score_before_any_answer_says_there_is_nothing_to_score(bank):
+    at = _start(_app())
+    at.button(key="end_score").click().run()
+    assert any("Nothing to score yet" in i.value for i in at.info)
+    assert at.session_state["session"].status != "scored"
+    assert at.chat_input(key="answer")  # the interview goes on
 
 
 def test_new_interview_after_an_answer_keeps_it(bank):

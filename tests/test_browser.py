@@ -490,6 +490,21 @@ def _finished(got: list) -> list[str]:
     return out
 
 
+def _drawn(got: list) -> list[str]:
+    """The element and block types the server sent in these frames, in order."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    out = []
+    for raw in got:
+        msg = ForwardMsg.FromString(raw)
+        if msg.WhichOneof("type") == "delta":
+            d = msg.delta
+            kind = d.WhichOneof("type")
+            out.append(d.new_element.WhichOneof("type") if kind == "new_element"
+                       else d.add_block.WhichOneof("type") if kind == "add_block" else kind)
+    return out
+
+
 def test_start_is_one_run_and_an_answer_reruns_only_the_interview_fragment(browser, model_app):
     """Per-run server work (bench/bench_load.py): Start draws the interview in the run its click starts (no
     second run), and an answer reruns only the interview's fragment, not the page's navigation and sidebar.
@@ -516,6 +531,8 @@ def test_start_is_one_run_and_an_answer_reruns_only_the_interview_fragment(brows
     pinned = box.bounding_box()
     assert pinned["y"] + pinned["height"] > 800 - 120, pinned  # at the bottom of the viewport, as before
 
+    heads = page.get_by_test_id("stHeading").all_inner_texts()
+    assert heads, "the interview's title line"
     n_sent, n_got = len(sent), len(got)
     _answer(page, "Regularization adds a penalty on the weights to the loss so the model does not overfit.")
     reruns = [m.rerun_script for m in map(BackMsg.FromString, sent[n_sent:]) if m.WhichOneof("type") == "rerun_script"]
@@ -527,4 +544,18 @@ def test_start_is_one_run_and_an_answer_reruns_only_the_interview_fragment(brows
     assert page.get_by_test_id("stChatInputTextArea").bounding_box() == pinned
     assert re.search(r"\b[1-9][\d,]* tokens", sidebar.inner_text()), sidebar.inner_text()  # the reply's tokens
     assert page.get_by_test_id("stSidebarNavLink").count() == 5  # the navigation is still there
+    # The title line, its buttons and the question drawn by Start stay; the answer's run sends only the answer box,
+    # the new turns and the token count, not them again (bench/bench_load.py: fewer messages per turn).
+    drawn = _drawn(got[n_got:])
+    assert drawn.count("chat_message") == 2 and "heading" not in drawn and "button" not in drawn, drawn
+    assert page.get_by_role("button", name="End and score").is_visible()
+    assert page.get_by_test_id("stHeading").all_inner_texts() == heads
+
+    n_got = len(got)
+    _answer(page, "L1 pushes weights to exactly zero and gives sparse models; L2 shrinks all weights smoothly.")
+    assert _finished(got[n_got:]) == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+    texts = page.get_by_test_id("stChatMessage").all_inner_texts()
+    assert len(texts) == 5, texts  # every turn once: the question, two answers, two replies
+    assert "Regularization adds a penalty" in texts[1] and "L1 pushes weights" in texts[3]
+    assert _drawn(got[n_got:]).count("chat_message") == 4  # the turns since Start's run, not the question again
     page.context.close()
