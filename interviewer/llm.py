@@ -8,6 +8,7 @@ whose message is one plain sentence (never containing the API key).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import ipaddress
 import json
 import logging
@@ -134,28 +135,99 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIConnectionError)
 
 
+class _Alarms:
+    """Calls due at a time, run by one daemon thread for the whole process. Arming a stream's deadline starts no
+    thread: under load a new thread waits for the GIL behind every running session before `start()` returns (a
+    threading.Timer per reply did that once per turn)."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._due: list[list[Any]] = []  # heap of [when, seq, callback or None once cancelled]
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> list[Any]:
+        """Run `callback` in `seconds`; returns a handle for `cancel`."""
+        with self._cv:
+            self._seq += 1
+            entry = [time.monotonic() + seconds, self._seq, callback]
+            heapq.heappush(self._due, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="interviewer-alarms", daemon=True)
+                self._thread.start()
+            elif self._due[0] is entry:
+                self._cv.notify()  # sooner than what the thread sleeps for
+            return entry
+
+    @staticmethod
+    def cancel(entry: list[Any]) -> None:
+        entry[2] = None  # dropped when it comes due
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._cv.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                callback = heapq.heappop(self._due)[2]
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:  # noqa: BLE001 - an alarm must not end the thread that runs every other one
+                    log.exception("an alarm failed")
+
+
+_ALARMS = _Alarms()
+
+
 class _Deadline:
     """Closes a streaming response when a wall-clock limit passes, so the server stops working on it."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self._timer: threading.Timer | None = None
+        self._alarm: list[Any] | None = None
         self._response: Any = None
 
     def arm(self, stream: Any) -> None:
         self._response = getattr(stream, "response", None)
-        self._timer = threading.Timer(self.seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._alarm = _ALARMS.call_later(self.seconds, self._fire)
 
     def _fire(self) -> None:
         self.expired = True
         abort_response(self._response)
 
     def disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._alarm is not None:
+            _ALARMS.cancel(self._alarm)
+
+
+DRAIN_S = 1.0  # how long a reply's body may go on after [DONE] before its connection is closed instead of reused
+
+_T = TypeVar("_T")
+
+
+class _PooledStream(openai.Stream[_T]):
+    """openai.Stream that reads the body to its end after `data: [DONE]`, so the connection goes back to the pool.
+
+    openai's Stream stops reading at [DONE] and closes the response before the HTTP/1.1 chunked body has ended,
+    and httpcore then drops the connection: every reply opened a new one (a new TLS handshake with a remote API).
+    The end follows [DONE] at once from a healthy server; one that holds the stream open gets `DRAIN_S`, then the
+    connection is closed as before. (openai/openai-python#3440; the hook is `_iter_events`, which both the SDK's
+    `__stream__` and this class read.)"""
+
+    def _iter_events(self) -> Iterator[Any]:
+        events = super()._iter_events()
+        for sse in events:
+            if sse.data.startswith("[DONE]"):
+                alarm = _ALARMS.call_later(DRAIN_S, lambda: abort_response(self.response))
+                try:
+                    for _ in events:  # anything after [DONE] is not part of the reply
+                        pass
+                except Exception:  # noqa: BLE001 - [DONE] ended the reply; a failed drain only costs the connection
+                    pass
+                finally:
+                    _ALARMS.cancel(alarm)
+            yield sse
 
 
 def abort_response(response: Any) -> None:
@@ -368,7 +440,7 @@ class OpenAIChatModel:
         """
         def create(body: dict[str, Any]) -> Any:
             return self._client.post("/chat/completions", body=body, cast_to=object, stream=True,
-                                     stream_cls=openai.Stream[object])
+                                     stream_cls=_PooledStream[object])
 
         def open_it() -> Any:
             try:

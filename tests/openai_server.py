@@ -18,7 +18,9 @@ requests only), "no_json_object" (HTTP 400 for json_object requests only). "refu
 Seen on a real llama.cpp server (issue 14): "json_schema_500" (HTTP 500 for json_schema requests only, with
 llama-cpp-python's kind of body), "slow" (streams one delta every `slow_delta_s`; counts in `.abandoned`
 the streams whose client hung up before the end), "template_junk" (the reply wrapped in raw ChatML tokens, as a
-server without a chat template sends it), "lecture" (a streamed multi-paragraph lecture with no question).
+server without a chat template sends it), "lecture" (a streamed multi-paragraph lecture with no question),
+"linger" (a streamed reply whose body does not end after `data: [DONE]` until `linger_s` has passed, as a proxy
+that holds the stream open does). `.connections` counts the TCP connections the server accepted (keep-alive reuse).
 Nothing here touches the network beyond 127.0.0.1.
 """
 
@@ -38,7 +40,7 @@ from typing import Any
 import pytest
 
 FAULTS = ("429", "500", "401", "timeout", "refused", "stream_cut", "invalid_json", "refusal", "length", "no_json_schema",
-          "no_json_object", "json_schema_500", "slow", "template_junk", "lecture")
+          "no_json_object", "json_schema_500", "slow", "template_junk", "lecture", "linger")
 LECTURE = (
     "Regularization is a broad family of techniques.\n\n"
     "1. L1 regularization adds the absolute values of the weights to the loss, which drives many weights to zero.\n"
@@ -167,6 +169,8 @@ class FakeOpenAIServer:
         self.timeout_sleep_s = 2.0
         self.slow_delta_s = 0.2
         self.abandoned = 0  # streams the client closed before their end ("slow")
+        self.linger_s = 30.0
+        self.connections = 0  # TCP connections accepted
         self.cached_tokens = 0
         self.ignore_stream_options = False  # True: never send a usage chunk
         self.transcript = "I would use cross-validation."
@@ -215,7 +219,7 @@ class FakeOpenAIServer:
                     continue
                 if fault == "no_json_object" and fmt_type != "json_object":
                     continue
-                if fault in ("invalid_json", "refusal", "length", "stream_cut", "slow") and body is None:
+                if fault in ("invalid_json", "refusal", "length", "stream_cut", "slow", "linger") and body is None:
                     continue
                 if fault in ("lecture", "template_junk") and (body is None or request_schema(body) is not None):
                     continue  # interviewer replies only, not judge requests
@@ -244,6 +248,11 @@ class FakeOpenAIServer:
 def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:  # once per TCP connection (a keep-alive connection serves many requests)
+            with server.lock:
+                server.connections += 1
+            super().setup()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
             pass
@@ -391,7 +400,7 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
                 server.sleep(server.slow_delta_s * len(_pieces(content or "")))
             if body.get("stream"):
                 self._stream(model, content, refusal, finish, usage, body, cut=(fault == "stream_cut"),
-                             slow=(fault == "slow"))
+                             slow=(fault == "slow"), linger=(fault == "linger"))
             else:
                 self._send_json(
                     200,
@@ -417,7 +426,7 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
             self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
             self.wfile.flush()
 
-        def _stream(self, model: str, content: str | None, refusal: str | None, finish: str, usage: dict[str, Any], body: dict[str, Any], *, cut: bool, slow: bool = False) -> None:
+        def _stream(self, model: str, content: str | None, refusal: str | None, finish: str, usage: dict[str, Any], body: dict[str, Any], *, cut: bool, slow: bool = False, linger: bool = False) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -469,6 +478,15 @@ def _make_request_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandl
                 }
                 self._chunk(f"data: {json.dumps(payload)}\n\n")
             self._chunk("data: [DONE]\n\n")
+            if linger:  # the body goes on after [DONE]: a comment now and then, its end only after linger_s
+                until = time.monotonic() + server.linger_s
+                try:
+                    while time.monotonic() < until and not server._stopping.is_set():
+                        self._chunk(": keep-alive\n\n")
+                        server.sleep(0.2)
+                except OSError:  # the client closed the connection
+                    self.close_connection = True
+                    return
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 

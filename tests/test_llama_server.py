@@ -131,6 +131,26 @@ def test_streaming_and_usage(llama, tmp_path):
     assert usage.counted  # llama-cpp-python sends no usage chunk in a stream (include_usage is ignored): counted here
 
 
+def test_replies_reuse_one_connection(llama, tmp_path, monkeypatch):
+    """The reply's body is read to its end after [DONE], so the connection goes back to the pool (openai's Stream
+    alone drops it, and a remote API costs a new TLS handshake per turn)."""
+    connects: list = []
+    real_connect = socket.socket.connect
+
+    def counted(sock, address):
+        connects.append(address)
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", counted)
+    model = model_for(llama, tmp_path)
+    for _ in range(3):
+        try:
+            assert "".join(model.stream_text([Message(role="user", content="Say hi.")], max_tokens=12)).strip()
+        except ModelError as exc:
+            assert exc.kind == "truncated"  # the reply was read to [DONE] all the same
+    assert len(connects) == 1, connects
+
+
 def test_json_schema_gets_http_500_and_grammar_json_mode_is_learned_once(llama, tmp_path):
     model = model_for(llama, tmp_path)
     question = [Message(role="user", content="Is the sky blue on a clear day? Answer in JSON.")]

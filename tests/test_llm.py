@@ -9,12 +9,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx2
 import pytest
 from pydantic import BaseModel, Field
 
+from interviewer import llm
 from interviewer.chat import ChatModel, Message, Usage
 from interviewer.config import ConfigError, Settings, load_settings
 from interviewer.errors import ModelError, ModelRequestsBlocked
@@ -226,6 +228,24 @@ def test_500_on_two_untried_modes_is_the_server_failing_not_the_format(openai_se
     assert model.structured_mode == "json_schema" and model.structured_fallback is None  # nothing learned
     assert isinstance(model.parse(Q, Grade), Grade)
     assert openai_server.chat_requests[-1]["response_format"]["type"] == "json_schema"
+
+
+def test_replies_reuse_one_connection_and_a_body_held_open_after_done_costs_at_most_the_drain_time(openai_server):
+    """openai's Stream stops reading at `data: [DONE]` and closes the response before its HTTP body has ended, and
+    the connection is then dropped: every reply opened a new one (with a remote API, a new TLS handshake per turn)."""
+    model = model_for(openai_server, INTERVIEWER_TIMEOUT_S="30")  # what ends the wait below is the drain's own limit
+    for _ in range(3):
+        assert "".join(model.stream_text(Q)).startswith("Thanks.")
+    assert isinstance(model.parse(Q, Grade), Grade)
+    assert openai_server.connections == 1
+    # A server (or a proxy) that holds the body open after [DONE]: the reply is whole and arrives within the drain
+    # time, then that connection is closed, not reused.
+    openai_server.inject("linger")
+    started = time.monotonic()
+    assert "".join(model.stream_text(Q)).startswith("Thanks.")
+    assert time.monotonic() - started < llm.DRAIN_S + 1.5 < openai_server.linger_s
+    recovers(model)
+    assert openai_server.connections == 2
 
 
 def test_timeout(openai_server):

@@ -204,3 +204,42 @@ def test_the_sqlite_fast_path_writes_exactly_what_sqlalchemy_writes(tmp_path):
     rec = store.get(iid)
     assert rec is not None and rec.prompt_tokens == 20 and rec.cost_usd == 0.5
     store.engine.dispose()
+
+
+def test_sqlite_writes_of_an_interview_are_each_one_statement_in_autocommit(tmp_path):
+    """SQLite has one write lock for the whole database. A transaction spanning two driver calls holds it while its
+    thread, back in Python between the calls, waits for the GIL behind every other running session, and every other
+    writer sleeps in SQLite's busy handler meanwhile: with 50 users, saves took up to 0.6 s. So no write of an
+    interview (its row, a turn, the plan, status and usage) may start a statement inside an open transaction: SQLite
+    calls the trace callback at the start of every statement, the connection says whether a transaction is open."""
+    from sqlalchemy import event
+
+    store = Store(f"sqlite:///{tmp_path / 'lock.db'}")
+    store.engine.dispose()  # every connection from here on is traced
+    inside: list[str] = []
+    seen: list[str] = []
+
+    def traced(conn, _record) -> None:
+        def statement_starts(sql: str) -> None:
+            seen.append(sql.split()[0].upper())
+            if conn.in_transaction:
+                inside.append(sql[:60])
+        conn.set_trace_callback(statement_starts)
+
+    event.listen(store.engine, "connect", traced)
+    iid = store.new_interview(user_id="u", mode="interview", title="t", plan=["regularization"], loop_name=None,
+                              interviewer_model=None, judge_model=None).id
+    for i in range(3):
+        store.add_turn(iid, _turn(f"answer {i}").model_copy(update={"prompt_tokens": 5, "cost_usd": 0.25}))
+    rec = store.get(iid)  # each turn's INSERT updated the interview row (its trigger), once
+    assert rec is not None and [t.seq for t in rec.turns] == [1, 2, 3]
+    assert (rec.prompt_tokens, rec.cost_usd, rec.updated_at) == (15, 0.75, rec.turns[-1].created_at)
+    store.set_plan(iid, ["regularization", "bias_variance"])
+    store.add_usage(iid, prompt_tokens=3, completion_tokens=4, cost_usd=0.5)
+    store.set_status(iid, "finished")
+    assert {"INSERT", "UPDATE"} <= set(seen), seen  # the trace saw the writes
+    assert inside == [], inside
+    rec = store.get(iid)
+    assert rec is not None and (rec.prompt_tokens, rec.completion_tokens, rec.cost_usd) == (18, 4, 1.25)
+    assert rec.status == "finished" and rec.plan == ["regularization", "bias_variance"]
+    store.engine.dispose()
