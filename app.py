@@ -8,13 +8,6 @@ from interviewer.errors import InterviewerError
 
 st.set_page_config(page_title="Interviewer: ML/AI mock interviews", page_icon=":material/record_voice_over:",
                    layout="wide")
-st.markdown(
-    """<style>
-    mark.evidence { background: #fff1a8; padding: 0 2px; border-radius: 3px; }
-    .answer-box { border-left: 3px solid #d0d0d0; padding: 0.4rem 0.8rem; line-height: 1.6; }
-    </style>""",
-    unsafe_allow_html=True,
-)
 
 pages = [
     st.Page("app_pages/interview.py", title="Interview", icon=":material/record_voice_over:", default=True),

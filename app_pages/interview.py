@@ -383,8 +383,8 @@ def render_actions(session: InterviewSession) -> None:
             _close()
             st.rerun()
         return
-    b1, b2 = st.columns(2)
-    slot = b1.empty()
+    row = st.container(horizontal=True)  # one block, not a row of two columns: fewer messages per full run
+    slot = row.empty()
     if slot.button("End and score", type="primary", key="end_score"):
         if not _answered(session):
             st.info("Nothing to score yet: answer the question first.", icon=":material/info:")
@@ -401,7 +401,7 @@ def render_actions(session: InterviewSession) -> None:
                 except InterviewerError as exc:
                     status.update(label="Scoring failed", state="error")
                     st.error(f"{exc} Your transcript is saved; try scoring again.")
-    if b2.button("New interview", key="new_interview", icon=":material/add:",
+    if row.button("New interview", key="new_interview", icon=":material/add:",
                  help="Choose another interview. This one stays in Review if you answered anything; "
                       "with no answer it is dropped."):
         _new_interview(session)

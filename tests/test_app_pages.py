@@ -72,7 +72,7 @@ def test_offline_interview_end_to_end(bank):
     text = _texts(at)
     assert "Offline estimate" in text
     assert "Your report" in [s.value for s in at.subheader]
-    assert any(m.value.startswith("<div class=\"answer-box\">") for m in at.markdown)
+    assert any(m.value.startswith("<div class=\"answer-box\"") for m in at.markdown)
 
 
 def test_streamed_follow_up_and_llm_judge_with_fake_models(bank):

@@ -12,6 +12,9 @@ from interviewer.report import md_text
 from interviewer.types import Score
 
 BAND_COLOURS = {"zero": "red", "weak": "orange", "partial": "blue", "strong": "green"}
+# Inline, not a <style> block drawn by every run of every page: one message less per run for each user.
+EVIDENCE_STYLE = "background: #fff1a8; padding: 0 2px; border-radius: 3px"
+ANSWER_BOX_STYLE = "border-left: 3px solid #d0d0d0; padding: 0.4rem 0.8rem; line-height: 1.6"
 
 
 def highlight(answer: str, spans: list[tuple[int, int, str]]) -> str:
@@ -27,7 +30,8 @@ def highlight(answer: str, spans: list[tuple[int, int, str]]) -> str:
     out, pos = [], 0
     for s, e, label in merged:
         out.append(html.escape(answer[pos:s]))
-        out.append(f'<mark class="evidence" title="{html.escape(label)}">{html.escape(answer[s:e])}</mark>')
+        out.append(f'<mark class="evidence" style="{EVIDENCE_STYLE}" title="{html.escape(label)}">'
+                   f'{html.escape(answer[s:e])}</mark>')
         pos = e
     out.append(html.escape(answer[pos:]))
     return "".join(out).replace("\n", "<br>")
@@ -85,7 +89,8 @@ def render_score(score: Score, bank: Bank, *, key: str) -> None:
                   i.mark_end if i.mark_end is not None else i.end, i.label)
                  for i in score.items if i.covered and i.start is not None]
         st.markdown("**Your answer, with the evidence highlighted**")
-        st.markdown(f'<div class="answer-box">{highlight(score.answer, spans)}</div>', unsafe_allow_html=True)
+        st.markdown(f'<div class="answer-box" style="{ANSWER_BOX_STYLE}">{highlight(score.answer, spans)}</div>',
+                    unsafe_allow_html=True)
 
     if score.star is not None:
         star = score.star
